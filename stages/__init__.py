@@ -1,0 +1,1 @@
+"""DVC stages: one thin module each (read params, call vton, write outputs)."""

@@ -1,0 +1,27 @@
+"""Shared fixtures: the golden VITON-HD samples (skipped when absent) and tiny datasets."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+PROJECT = Path(__file__).resolve().parents[1]
+GOLDEN = Path(os.environ.get("VTON_GOLDEN", PROJECT.parent / "shared" / "golden" / "vitonhd"))
+
+
+@pytest.fixture(scope="session")
+def golden() -> Path:
+    """Root of the five real VITON-HD test samples (../shared/golden/vitonhd)."""
+    if not (GOLDEN / "test" / "image").is_dir():
+        pytest.skip(
+            f"golden VITON-HD samples not found at {GOLDEN}; set VTON_GOLDEN to a "
+            "VITON-HD-layout root to run this test"
+        )
+    return GOLDEN
+
+
+@pytest.fixture(scope="session")
+def golden_ids(golden: Path) -> list[str]:
+    return sorted(p.stem for p in (golden / "test" / "image").glob("*.jpg"))

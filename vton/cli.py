@@ -1,0 +1,149 @@
+"""The `vton` command: thin wrappers over the library (`vton SUBCOMMAND --help`)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+
+def _size(text: str) -> tuple[int, int]:
+    try:
+        height, width = (int(v) for v in text.lower().split("x"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"size must be HEIGHTxWIDTH like 256x192, got {text!r}"
+        ) from None
+    return height, width
+
+
+def cmd_ingest(args: argparse.Namespace) -> int:
+    from vton.config import load_params
+    from vton.sources.ingest import ingest
+
+    params = load_params(args.params)
+    summary = ingest(params, args.out, base=args.params.resolve().parent)
+    print(json.dumps(summary, indent=2))
+    return 0
+
+
+def cmd_sample(args: argparse.Namespace) -> int:
+    import dataclasses
+
+    from vton.config import Params, SampleSource, parse_params
+    from vton.sources.ingest import ingest
+
+    height, width = args.size
+    base = parse_params({"base": {"seed": args.seed, "height": height, "width": width}})
+    data = dataclasses.replace(base.data, sample=SampleSource(n_train=args.train, n_test=args.test))
+    summary = ingest(Params(base=base.base, data=data), args.out)
+    print(json.dumps(summary, indent=2))
+    return 0
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    from vton.layout import write_jsonl
+    from vton.qa.validate import validate
+
+    required = tuple(k for k in args.require.split(",") if k)
+    report = validate(args.dataset, required=required)
+    if args.json:
+        args.json.write_text(json.dumps(report.metrics(), indent=2, sort_keys=True) + "\n")
+    if args.violations:
+        write_jsonl(args.violations, report.records())
+    samples = ", ".join(f"{n} {s}" for s, n in report.samples.items()) or "no"
+    if report.ok:
+        print(f"{args.dataset}: {samples} samples, {report.checked_files} files, all conform")
+        return 0
+    print(
+        f"{args.dataset}: {len(report.violations)} violations ({samples} samples)", file=sys.stderr
+    )
+    for violation in report.violations:
+        print(f"  {violation}", file=sys.stderr)
+    return 1
+
+
+def cmd_labels(args: argparse.Namespace) -> int:
+    from vton.formats.labels import LABEL_SETS
+
+    names = [args.set] if args.set else list(LABEL_SETS)
+    for name in names:
+        if name not in LABEL_SETS:
+            print(f"unknown label set {name!r}; known: {', '.join(LABEL_SETS)}", file=sys.stderr)
+            return 2
+        enum, table = LABEL_SETS[name]
+        print(f"{name} ({len(enum)} labels) -> VITON-HD ids")
+        for label in enum:
+            target = table[label]
+            shown = (
+                f"{target[0].name}/{target[1].name} (split by side)"
+                if isinstance(target, tuple)
+                else f"{int(target):2d} {target.name}"
+            )
+            print(f"  {int(label):2d} {label.name:<26} -> {shown}")
+    return 0
+
+
+def cmd_pose_convert(args: argparse.Namespace) -> int:
+    from vton.formats import openpose
+
+    body = openpose.read_keypoints(args.input)
+    openpose.write_keypoints(args.output, body, coco18=args.to == "coco18")
+    print(f"{args.input} -> {args.output} ({args.to})")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="vton", description="Reproducible data and training pipeline for virtual try-on."
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("ingest", help="build a VITON-HD-layout dataset from params.yaml's source")
+    p.add_argument("--params", type=Path, default=Path("params.yaml"), help="params file")
+    p.add_argument("--out", type=Path, required=True, help="dataset root to write")
+    p.set_defaults(func=cmd_ingest)
+
+    p = sub.add_parser("sample", help="write a synthetic dataset with exact annotations")
+    p.add_argument("out", type=Path, help="dataset root to write")
+    p.add_argument("--train", type=int, default=32, help="training samples (default 32)")
+    p.add_argument("--test", type=int, default=8, help="test samples (default 8)")
+    p.add_argument("--size", type=_size, default=(256, 192), help="HEIGHTxWIDTH, 4:3")
+    p.add_argument("--seed", type=int, default=0)
+    p.set_defaults(func=cmd_sample)
+
+    p = sub.add_parser("validate", help="check a dataset against the VITON-HD layout")
+    p.add_argument("dataset", type=Path, help="dataset root (holds train/ and/or test/)")
+    p.add_argument(
+        "--require", default="image,cloth", help="comma-separated kinds every sample must have"
+    )
+    p.add_argument("--json", type=Path, help="write the metrics report here")
+    p.add_argument("--violations", type=Path, help="write every violation here (JSON lines)")
+    p.set_defaults(func=cmd_validate)
+
+    p = sub.add_parser("labels", help="print a label set and its mapping to VITON-HD ids")
+    p.add_argument("set", nargs="?", help="lip, atr, human_parse_24, fashn or viton (default all)")
+    p.set_defaults(func=cmd_labels)
+
+    p = sub.add_parser("pose-convert", help="convert OpenPose JSON between BODY_25 and COCO-18")
+    p.add_argument("input", type=Path)
+    p.add_argument("output", type=Path)
+    p.add_argument("--to", choices=("body25", "coco18"), default="body25")
+    p.set_defaults(func=cmd_pose_convert)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    from vton.config import ParamsError
+
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except (ParamsError, FileNotFoundError, ValueError, RuntimeError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

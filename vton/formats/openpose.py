@@ -1,0 +1,249 @@
+"""OpenPose JSON 1.3 keypoints (BODY_25 and COCO-18) and the rendered skeleton image.
+
+A keypoint array is `(K, 3) float32` of (x, y, confidence) in pixels; a missing point is
+(0, 0, 0), as OpenPose writes it. `openpose_json/ID_keypoints.json` in VITON-HD holds one
+person with 75 BODY_25 floats plus face and hand arrays; `read_keypoints` returns the body
+and `read_openpose` the whole document, so a read-then-write keeps every field and writes
+numbers the way the dataset's files spell them (integers without a decimal point).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from enum import IntEnum
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageDraw
+
+from vton.formats.images import atomic_save, atomic_write_bytes
+
+
+class Body25(IntEnum):
+    NOSE = 0
+    NECK = 1
+    R_SHOULDER = 2
+    R_ELBOW = 3
+    R_WRIST = 4
+    L_SHOULDER = 5
+    L_ELBOW = 6
+    L_WRIST = 7
+    MID_HIP = 8
+    R_HIP = 9
+    R_KNEE = 10
+    R_ANKLE = 11
+    L_HIP = 12
+    L_KNEE = 13
+    L_ANKLE = 14
+    R_EYE = 15
+    L_EYE = 16
+    R_EAR = 17
+    L_EAR = 18
+    L_BIG_TOE = 19
+    L_SMALL_TOE = 20
+    L_HEEL = 21
+    R_BIG_TOE = 22
+    R_SMALL_TOE = 23
+    R_HEEL = 24
+
+
+class Coco18(IntEnum):
+    NOSE = 0
+    NECK = 1
+    R_SHOULDER = 2
+    R_ELBOW = 3
+    R_WRIST = 4
+    L_SHOULDER = 5
+    L_ELBOW = 6
+    L_WRIST = 7
+    R_HIP = 8
+    R_KNEE = 9
+    R_ANKLE = 10
+    L_HIP = 11
+    L_KNEE = 12
+    L_ANKLE = 13
+    R_EYE = 14
+    L_EYE = 15
+    R_EAR = 16
+    L_EAR = 17
+
+
+# COCO-18 index -> BODY_25 index (same body point). BODY_25 adds mid-hip and the feet.
+COCO18_TO_BODY25: tuple[int, ...] = tuple(int(Body25[c.name]) for c in Coco18)
+
+BODY25_PAIRS: tuple[tuple[int, int], ...] = (
+    (1, 8), (1, 2), (1, 5), (2, 3), (3, 4), (5, 6), (6, 7), (8, 9), (9, 10), (10, 11),
+    (8, 12), (12, 13), (13, 14), (1, 0), (0, 15), (15, 17), (0, 16), (16, 18),
+    (14, 19), (19, 20), (14, 21), (11, 22), (22, 23), (11, 24),
+)  # fmt: skip
+"""Limbs of the BODY_25 skeleton, in OpenPose's rendering order."""
+
+BODY25_COLORS: tuple[tuple[int, int, int], ...] = (
+    (255, 0, 85), (255, 0, 0), (255, 85, 0), (255, 170, 0), (255, 255, 0), (170, 255, 0),
+    (85, 255, 0), (0, 255, 0), (255, 0, 0), (0, 255, 85), (0, 255, 170), (0, 255, 255),
+    (0, 170, 255), (0, 85, 255), (0, 0, 255), (255, 0, 170), (170, 0, 255), (255, 0, 255),
+    (85, 0, 255), (0, 0, 255), (0, 0, 255), (0, 0, 255), (0, 255, 255), (0, 255, 255),
+    (0, 255, 255),
+)  # fmt: skip
+"""OpenPose's per-keypoint BODY_25 colours (RGB); a limb takes its second point's colour."""
+
+
+class KeypointError(ValueError):
+    """A keypoint JSON that does not conform; the message says where and what arrived."""
+
+
+def _check(points: np.ndarray, count: int, what: str) -> np.ndarray:
+    points = np.asarray(points, dtype=np.float32)
+    if points.shape != (count, 3):
+        raise KeypointError(f"{what} must be ({count}, 3) x, y, confidence; got {points.shape}")
+    return points
+
+
+def coco18_to_body25(coco: np.ndarray) -> np.ndarray:
+    """(18, 3) COCO-18 -> (25, 3) BODY_25; mid-hip derived from both hips, feet missing."""
+    coco = _check(coco, 18, "COCO-18 keypoints")
+    body = np.zeros((25, 3), np.float32)
+    body[list(COCO18_TO_BODY25)] = coco
+    r_hip, l_hip = coco[Coco18.R_HIP], coco[Coco18.L_HIP]
+    if r_hip[2] > 0 and l_hip[2] > 0:
+        body[Body25.MID_HIP] = [
+            (r_hip[0] + l_hip[0]) / 2,
+            (r_hip[1] + l_hip[1]) / 2,
+            min(r_hip[2], l_hip[2]),
+        ]
+    return body
+
+
+def body25_to_coco18(body: np.ndarray) -> np.ndarray:
+    """(25, 3) BODY_25 -> (18, 3) COCO-18 (mid-hip and feet dropped)."""
+    body = _check(body, 25, "BODY_25 keypoints")
+    return body[list(COCO18_TO_BODY25)].copy()
+
+
+# --- JSON -------------------------------------------------------------------------------
+
+
+def _empty_person(pose_len: int) -> dict:
+    return {
+        "person_id": [-1],
+        "pose_keypoints_2d": [0] * pose_len,
+        "face_keypoints_2d": [],
+        "hand_left_keypoints_2d": [],
+        "hand_right_keypoints_2d": [],
+        "pose_keypoints_3d": [],
+        "face_keypoints_3d": [],
+        "hand_left_keypoints_3d": [],
+        "hand_right_keypoints_3d": [],
+    }
+
+
+def read_openpose(path: str | Path) -> dict:
+    """Read and check an OpenPose JSON document; raises KeypointError on malformed input."""
+    path = Path(path)
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise KeypointError(f"{path}: not valid JSON ({exc})") from exc
+    except UnicodeDecodeError as exc:
+        raise KeypointError(f"{path}: not UTF-8 text ({exc})") from exc
+    if not isinstance(doc, dict) or not isinstance(doc.get("people"), list):
+        raise KeypointError(f"{path}: expected an object with a 'people' list")
+    for i, person in enumerate(doc["people"]):
+        pose = person.get("pose_keypoints_2d") if isinstance(person, dict) else None
+        if not isinstance(pose, list) or len(pose) not in (54, 75):
+            got = len(pose) if isinstance(pose, list) else type(pose).__name__
+            raise KeypointError(
+                f"{path}: people[{i}].pose_keypoints_2d must hold 75 (BODY_25) or 54 "
+                f"(COCO-18) numbers, got {got}"
+            )
+        if not all(isinstance(v, int | float) and math.isfinite(v) for v in pose):
+            raise KeypointError(f"{path}: people[{i}].pose_keypoints_2d holds a non-number")
+    return doc
+
+
+def read_keypoints(path: str | Path, person: int = 0) -> np.ndarray:
+    """Read one person's body keypoints as (25, 3) BODY_25 (COCO-18 files are converted).
+
+    A file with no people gives all-missing keypoints.
+    """
+    doc = read_openpose(path)
+    if not doc["people"]:
+        return np.zeros((25, 3), np.float32)
+    pose = np.asarray(doc["people"][person]["pose_keypoints_2d"], np.float32)
+    if pose.size == 54:
+        return coco18_to_body25(pose.reshape(18, 3))
+    return pose.reshape(25, 3)
+
+
+def _number(value: float) -> int | float:
+    """Spell a coordinate as the dataset does: 0 not 0.0, six significant digits."""
+    value = float(value)
+    if value == int(value):
+        return int(value)
+    return float(f"{value:.6g}")
+
+
+def write_openpose(path: str | Path, doc: dict) -> None:
+    """Write an OpenPose document compactly, as the dataset's files are, atomically."""
+    text = json.dumps(doc, separators=(",", ":"), ensure_ascii=False)
+    atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def write_keypoints(
+    path: str | Path, body25: np.ndarray, *, coco18: bool = False, extra: dict | None = None
+) -> None:
+    """Write (25, 3) BODY_25 keypoints as OpenPose 1.3 JSON (or as COCO-18 with `coco18`).
+
+    `extra` adds or replaces per-person fields (face or hand keypoints) of the document.
+    """
+    body25 = _check(body25, 25, "BODY_25 keypoints")
+    points = body25_to_coco18(body25) if coco18 else body25
+    person = _empty_person(points.size)
+    person["pose_keypoints_2d"] = [_number(v) for v in points.reshape(-1)]
+    if extra:
+        person.update(extra)
+    write_openpose(path, {"version": 1.3, "people": [person]})
+
+
+def reformat_numbers(doc: dict) -> dict:
+    """Respell every 2-D keypoint list of a document with `_number` (stable round trips)."""
+    for person in doc.get("people", []):
+        for key, values in person.items():
+            if key.endswith("_2d") and isinstance(values, list):
+                person[key] = [_number(v) for v in values]
+    return doc
+
+
+# --- rendering --------------------------------------------------------------------------
+
+
+def render_skeleton(
+    body25: np.ndarray, height: int, width: int, *, thickness: int | None = None
+) -> np.ndarray:
+    """Draw BODY_25 keypoints in OpenPose's colours on black: (H, W, 3) uint8 RGB.
+
+    Line width and joint radius scale with the image (4 px at 1024x768, as in the
+    dataset's `openpose_img` renders).
+    """
+    body25 = _check(body25, 25, "BODY_25 keypoints")
+    if thickness is None:
+        thickness = max(1, round(4 * min(height, width) / 768))
+    canvas = Image.new("RGB", (width, height), (0, 0, 0))
+    draw = ImageDraw.Draw(canvas)
+    present = body25[:, 2] > 0
+    for a, b in BODY25_PAIRS:
+        if present[a] and present[b]:
+            color = tuple(int(c * 0.6) for c in BODY25_COLORS[b])
+            draw.line([tuple(body25[a, :2]), tuple(body25[b, :2])], fill=color, width=thickness * 2)
+    for k in np.flatnonzero(present):
+        x, y = body25[k, :2]
+        draw.ellipse(
+            [x - thickness, y - thickness, x + thickness, y + thickness], fill=BODY25_COLORS[k]
+        )
+    return np.asarray(canvas, dtype=np.uint8).copy()
+
+
+def write_rendered(path: str | Path, body25: np.ndarray, height: int, width: int) -> None:
+    """Write `render_skeleton` as `openpose_img/ID_rendered.png`, atomically."""
+    atomic_save(Image.fromarray(render_skeleton(body25, height, width)), path, format="PNG")
