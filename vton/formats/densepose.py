@@ -67,21 +67,37 @@ def colorize(parts: np.ndarray) -> np.ndarray:
     return part_colors()[parts]
 
 
+_QUANT_BITS = 6  # colours are looked up at 6 bits a channel: at most 2 levels off
+
+
+@cache
+def _nearest_part_lut(max_distance: float) -> np.ndarray:
+    """(64**3,) uint8: the nearest part of each quantised colour (0 beyond max_distance)."""
+    step = 1 << (8 - _QUANT_BITS)
+    levels = np.arange(0, 256, step, dtype=np.int32) + step // 2
+    grid = np.stack(np.meshgrid(levels, levels, levels, indexing="ij"), -1).reshape(-1, 3)
+    colors = part_colors().astype(np.int32)
+    d = ((grid[:, None, :] - colors[None]) ** 2).sum(-1)
+    lut = d.argmin(1).astype(np.uint8)
+    lut[d.min(1) > max_distance**2] = 0
+    return lut
+
+
 def decode(rgb: np.ndarray, max_distance: float = 40.0) -> np.ndarray:
     """(H, W, 3) rendering -> (H, W) part ids by nearest colour (JPEG noise tolerated).
 
     Pixels farther than `max_distance` from every part colour count as background.
     """
-    colors = part_colors().astype(np.int32)
-    flat = rgb.reshape(-1, 3).astype(np.int32)
-    best = np.zeros(len(flat), np.uint8)
-    best_d = np.full(len(flat), np.iinfo(np.int32).max, np.int64)
-    for part, color in enumerate(colors):
-        d = ((flat - color) ** 2).sum(1)
-        closer = d < best_d
-        best[closer], best_d[closer] = part, d[closer]
-    best[best_d > max_distance**2] = 0
-    return best.reshape(rgb.shape[:2])
+    if rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.dtype != np.uint8:
+        raise ValueError(f"expected (H, W, 3) uint8 RGB, got {rgb.dtype} {rgb.shape}")
+    shift = 8 - _QUANT_BITS
+    q = rgb >> shift
+    index = (
+        (q[..., 0].astype(np.int32) << (2 * _QUANT_BITS))
+        | (q[..., 1].astype(np.int32) << _QUANT_BITS)
+        | q[..., 2]
+    )
+    return _nearest_part_lut(float(max_distance))[index]
 
 
 def write_densepose(path: str | Path, parts: np.ndarray) -> None:

@@ -1,0 +1,94 @@
+"""The DVC pipeline, run for real in a temporary git + DVC repository."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from vton.layout import KINDS, Layout, read_pairs
+
+PROJECT = Path(__file__).resolve().parents[1]
+pytestmark = pytest.mark.slow
+
+
+def run(cwd: Path, *cmd: str) -> str:
+    env = {
+        **os.environ,
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+        "GIT_AUTHOR_NAME": "vton tests",
+        "GIT_AUTHOR_EMAIL": "tests@vton.invalid",
+        "GIT_COMMITTER_NAME": "vton tests",
+        "GIT_COMMITTER_EMAIL": "tests@vton.invalid",
+        "DVC_NO_ANALYTICS": "1",
+    }
+    proc = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=300)
+    if proc.returncode != 0:
+        raise AssertionError(
+            f"{' '.join(cmd)} failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}"
+        )
+    return proc.stdout + proc.stderr
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Path:
+    """A copy of the project's pipeline in a fresh git + DVC repo, with a tiny dataset."""
+    root = tmp_path / "repo"
+    root.mkdir()
+    ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
+    for name in ("stages", "vton"):
+        shutil.copytree(PROJECT / name, root / name, ignore=ignore)
+    for name in ("dvc.yaml", ".dvcignore", ".gitignore"):
+        shutil.copy(PROJECT / name, root / name)
+    params = yaml.safe_load((PROJECT / "params.yaml").read_text())
+    params["base"].update(height=64, width=48)
+    params["data"]["sample"].update(n_train=4, n_test=2)
+    (root / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    run(root, "git", "init", "-q", "-b", "main")
+    run(root, "dvc", "init", "-q")
+    run(root, "dvc", "config", "core.analytics", "false")
+    return root
+
+
+def test_repro_builds_the_layout_then_is_a_no_op_and_exp_run_shows_the_change(repo: Path):
+    run(repo, "dvc", "repro")
+    layout = Layout(repo / "data" / "dataset")
+    assert len(layout.ids("train")) == 4 and len(layout.ids("test")) == 2
+    for split in ("train", "test"):
+        for kind_name in (
+            "image",
+            "cloth",
+            "cloth_mask",
+            "parse",
+            "pose_json",
+            "pose_img",
+            "densepose",
+        ):
+            assert layout.ids(split, kind_name) == layout.ids(split), (split, kind_name)
+            assert layout.folder(split, kind_name).name == KINDS[kind_name].folder
+        assert [p for p, _ in read_pairs(layout.pairs_path(split))] == layout.ids(split)
+        assert layout.pairs_path(split, unpaired=True).exists()
+    ingest = json.loads((repo / "metrics" / "ingest.json").read_text())
+    assert ingest["samples"] == 6 and ingest["rejects"] == 0
+    assert json.loads((repo / "metrics" / "validate.json").read_text())["violations"] == 0
+
+    again = run(repo, "dvc", "repro")
+    assert "didn't change" in again and "Running stage" not in again
+
+    run(repo, "git", "add", "-A")
+    run(repo, "git", "commit", "-qm", "baseline")
+    run(repo, "dvc", "exp", "run", "-S", "data.sample.n_train=5", "-n", "more-train")
+    table = list(csv.DictReader(io.StringIO(run(repo, "dvc", "exp", "show", "--csv"))))
+    experiment = next(row for row in table if row["Experiment"] == "more-train")
+    assert experiment["data.sample.n_train"] == "5"
+    assert experiment["samples"] == "7"
+    baseline = next(row for row in table if row["rev"] == "master" or row["rev"] == "main")
+    assert baseline["data.sample.n_train"] == "4" and baseline["samples"] == "6"
