@@ -63,15 +63,7 @@ def test_repro_builds_the_layout_then_is_a_no_op_and_exp_run_shows_the_change(re
     layout = Layout(repo / "data" / "dataset")
     assert len(layout.ids("train")) == 4 and len(layout.ids("test")) == 2
     for split in ("train", "test"):
-        for kind_name in (
-            "image",
-            "cloth",
-            "cloth_mask",
-            "parse",
-            "pose_json",
-            "pose_img",
-            "densepose",
-        ):
+        for kind_name in yaml.safe_load((repo / "params.yaml").read_text())["validate"]["required"]:
             assert layout.ids(split, kind_name) == layout.ids(split), (split, kind_name)
             assert layout.folder(split, kind_name).name == KINDS[kind_name].folder
         assert [p for p, _ in read_pairs(layout.pairs_path(split))] == layout.ids(split)

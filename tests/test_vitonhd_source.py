@@ -10,23 +10,12 @@ import pytest
 
 from vton.config import parse_params
 from vton.formats import labels, openpose
-from vton.layout import Layout, read_catalog, read_jsonl, read_pairs
+from vton.layout import KINDS, Layout, read_catalog, read_jsonl, read_pairs
 from vton.qa.validate import validate
 from vton.sources.ingest import ingest
 
 pytestmark = pytest.mark.golden
-ALL_KINDS = (
-    "image",
-    "cloth",
-    "cloth_mask",
-    "parse",
-    "pose_json",
-    "pose_img",
-    "densepose",
-    "agnostic",
-    "parse_agnostic",
-    "agnostic_mask",
-)
+ALL_KINDS = tuple(KINDS)  # the dataset ships every kind
 
 
 def _params(root, height, width, **vitonhd):
