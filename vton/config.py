@@ -86,9 +86,61 @@ class Validate:
 
 
 @dataclass(frozen=True)
+class Annotate:
+    """The shared annotation runner (`vton.annotate.runner`)."""
+
+    workers: int = 2  # worker processes; 0 runs in this process
+    cache_dir: str = ".cache/vton/annotate"  # content-addressed results, outside DVC outputs
+    max_reject_rate: float = 0.2  # a stage fails when more samples than this are rejected
+
+
+@dataclass(frozen=True)
+class PoseParams:
+    backend: Literal["reference", "mediapipe"] = "reference"
+    min_confidence: float = 0.3  # points below this visibility are written as missing
+    hip_correction: bool = True  # move MediaPipe hips to where OpenPose puts them
+
+
+@dataclass(frozen=True)
+class SegformerParams:
+    model: str = ""  # a local checkpoint directory, or a hub id where online
+    label_set: str = "auto"  # auto (from the checkpoint's id2label) or a vton label set name
+
+
+@dataclass(frozen=True)
+class SchpParams:
+    model: str = ""  # a local .onnx file (SCHP LIP or ATR export)
+    label_set: Literal["lip", "atr"] = "lip"
+    input_size: tuple[int, ...] = (473, 473)  # model input (height, width)
+
+
+@dataclass(frozen=True)
+class ParseParams:
+    backend: Literal["reference", "mediapipe", "segformer", "schp_onnx"] = "reference"
+    segformer: SegformerParams = field(default_factory=SegformerParams)
+    schp_onnx: SchpParams = field(default_factory=SchpParams)
+
+
+@dataclass(frozen=True)
+class Detectron2Params:
+    config: str = ""  # DensePose R50-FPN config yaml (from detectron2's projects/DensePose)
+    weights: str = ""  # its model_final_*.pkl
+
+
+@dataclass(frozen=True)
+class DensePoseParams:
+    backend: Literal["reference", "mediapipe", "detectron2"] = "reference"
+    detectron2: Detectron2Params = field(default_factory=Detectron2Params)
+
+
+@dataclass(frozen=True)
 class Params:
     base: Base = field(default_factory=Base)
     data: Data = field(default_factory=Data)
+    annotate: Annotate = field(default_factory=Annotate)
+    pose: PoseParams = field(default_factory=PoseParams)
+    parse: ParseParams = field(default_factory=ParseParams)
+    densepose: DensePoseParams = field(default_factory=DensePoseParams)
     validate: Validate = field(default_factory=Validate)
 
 

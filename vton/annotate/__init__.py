@@ -1,0 +1,1 @@
+"""Annotation: the runner and one module per annotation kind (pose, parse, densepose)."""

@@ -1,0 +1,1 @@
+"""Human-parsing backends (all produce VITON-HD label ids)."""
