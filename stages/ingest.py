@@ -1,8 +1,8 @@
-"""DVC stage `ingest`: the configured source -> data/dataset in the VITON-HD layout."""
+"""DVC stage `ingest`: the configured source -> photos in data/dataset, the source's own
+annotations in data/reference (for the annotation stages' `reference` backend)."""
 
 from __future__ import annotations
 
-import shutil
 import sys
 from pathlib import Path
 
@@ -14,12 +14,14 @@ def main() -> None:
     args = stage_args(
         __doc__,
         ("--out", {"type": Path, "required": True}),
+        ("--reference", {"type": Path, "required": True}),
         ("--metrics", {"type": Path, "required": True}),
     )
     params = params_or_exit(args.params)
-    shutil.rmtree(args.out, ignore_errors=True)  # a rebuild never mixes in stale samples
     try:
-        summary = ingest(params, args.out, base=args.params.resolve().parent)
+        summary = ingest(
+            params, args.out, base=args.params.resolve().parent, reference=args.reference
+        )
     except (IngestError, FileNotFoundError, ValueError) as exc:
         sys.exit(f"error: ingest failed: {exc}")
     write_metrics(args.metrics, summary)

@@ -71,6 +71,9 @@ def test_repro_builds_the_layout_then_is_a_no_op_and_exp_run_shows_the_change(re
     ingest = json.loads((repo / "metrics" / "ingest.json").read_text())
     assert ingest["samples"] == 6 and ingest["rejects"] == 0
     assert json.loads((repo / "metrics" / "validate.json").read_text())["violations"] == 0
+    for kind in ("pose", "parse", "densepose", "cloth_mask"):
+        summary = json.loads((repo / "metrics" / f"{kind}.json").read_text())
+        assert summary["written"] == 6 and summary["backend"] == "reference"
 
     again = run(repo, "dvc", "repro")
     assert "didn't change" in again and "Running stage" not in again
@@ -81,6 +84,6 @@ def test_repro_builds_the_layout_then_is_a_no_op_and_exp_run_shows_the_change(re
     table = list(csv.DictReader(io.StringIO(run(repo, "dvc", "exp", "show", "--csv"))))
     experiment = next(row for row in table if row["Experiment"] == "more-train")
     assert experiment["data.sample.n_train"] == "5"
-    assert experiment["samples"] == "7"
+    assert experiment["metrics/ingest.json:samples"] == "7"
     baseline = next(row for row in table if row["rev"] == "master" or row["rev"] == "main")
-    assert baseline["data.sample.n_train"] == "4" and baseline["samples"] == "6"
+    assert baseline["data.sample.n_train"] == "4" and baseline["metrics/ingest.json:samples"] == "6"

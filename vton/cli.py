@@ -64,6 +64,44 @@ def cmd_validate(args: argparse.Namespace) -> int:
     return 1
 
 
+def cmd_annotate(args: argparse.Namespace) -> int:
+    import dataclasses
+
+    from vton.annotate.items import dataset_dest, dataset_items, folder_dest, folder_items
+    from vton.annotate.runner import run
+    from vton.config import load_params, parse_params
+    from vton.layout import Layout
+
+    params = load_params(args.params) if args.params.exists() else parse_params({})
+    section = getattr(params, args.kind)
+    if args.backend:
+        section = dataclasses.replace(section, backend=args.backend)
+    if args.dataset:
+        layout = Layout(args.dataset)
+        reference = Layout(args.reference) if args.reference else None
+        items, dest = dataset_items(args.kind, layout, reference), dataset_dest(layout)
+        rejects = args.rejects or args.dataset / f"rejects_{args.kind}.jsonl"
+    else:
+        if not (args.input and args.out):
+            raise ValueError("give --in DIR and --out DIR (a folder of photos), or --dataset DIR")
+        items, dest = folder_items(args.input), folder_dest(args.out)
+        rejects = args.rejects or args.out / "rejects.jsonl"
+    if not items:
+        raise FileNotFoundError("no images to annotate")
+    summary = run(
+        args.kind,
+        section,
+        items,
+        dest,
+        args.cache or Path(params.annotate.cache_dir),
+        workers=params.annotate.workers if args.workers is None else args.workers,
+        max_reject_rate=1.0 if args.max_reject_rate is None else args.max_reject_rate,
+        rejects_path=rejects,
+    )
+    print(json.dumps(summary, indent=2))
+    return 0
+
+
 def cmd_labels(args: argparse.Namespace) -> int:
     from vton.formats.labels import LABEL_SETS
 
@@ -121,6 +159,27 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", type=Path, help="write the metrics report here")
     p.add_argument("--violations", type=Path, help="write every violation here (JSON lines)")
     p.set_defaults(func=cmd_validate)
+
+    p = sub.add_parser(
+        "annotate",
+        help="annotate a folder of photos (or a dataset) with one kind",
+        description="Run one annotator over every image of a folder (outputs in the "
+        "VITON-HD folder names under --out, rejects in OUT/rejects.jsonl) or over a dataset.",
+    )
+    p.add_argument("kind", choices=("pose", "parse", "densepose", "cloth_mask"))
+    p.add_argument("--in", dest="input", type=Path, help="folder of photos")
+    p.add_argument("--out", type=Path, help="output folder (with --in)")
+    p.add_argument("--dataset", type=Path, help="annotate a VITON-HD-layout root in place")
+    p.add_argument("--reference", type=Path, help="reference annotations (with --dataset)")
+    p.add_argument("--backend", help="override the kind's backend from params.yaml")
+    p.add_argument("--params", type=Path, default=Path("params.yaml"))
+    p.add_argument("--workers", type=int, help="worker processes (default: annotate.workers)")
+    p.add_argument("--cache", type=Path, help="cache folder (default: annotate.cache_dir)")
+    p.add_argument("--rejects", type=Path, help="rejects file (default: OUT/rejects.jsonl)")
+    p.add_argument(
+        "--max-reject-rate", type=float, help="fail above this reject rate (default: never)"
+    )
+    p.set_defaults(func=cmd_annotate)
 
     p = sub.add_parser("labels", help="print a label set and its mapping to VITON-HD ids")
     p.add_argument("set", nargs="?", help="lip, atr, human_parse_24, fashn or viton (default all)")

@@ -134,6 +134,11 @@ class DensePoseParams:
 
 
 @dataclass(frozen=True)
+class ClothMaskParams:
+    backend: Literal["reference"] = "reference"
+
+
+@dataclass(frozen=True)
 class Params:
     base: Base = field(default_factory=Base)
     data: Data = field(default_factory=Data)
@@ -141,6 +146,7 @@ class Params:
     pose: PoseParams = field(default_factory=PoseParams)
     parse: ParseParams = field(default_factory=ParseParams)
     densepose: DensePoseParams = field(default_factory=DensePoseParams)
+    cloth_mask: ClothMaskParams = field(default_factory=ClothMaskParams)
     validate: Validate = field(default_factory=Validate)
 
 

@@ -29,10 +29,19 @@ import numpy as np
 
 from vton.sources.base import Sample
 
+INPUT_KIND: dict[str, str] = {
+    "pose": "image",
+    "parse": "image",
+    "densepose": "image",
+    "cloth_mask": "cloth",
+}
+"""The layout kind each annotation kind reads (the person photo, or the garment photo)."""
+
 KIND_OUTPUTS: dict[str, tuple[str, ...]] = {
     "pose": ("pose_json", "pose_img"),
     "parse": ("parse",),
     "densepose": ("densepose",),
+    "cloth_mask": ("cloth_mask",),
 }
 """Layout kinds each annotation kind writes."""
 
@@ -118,6 +127,9 @@ BACKENDS: dict[str, dict[str, str]] = {
         "reference": "vton.annotate.reference:ReferenceAnnotator",
         "mediapipe": "vton.annotate.densepose:MediaPipeDensePose",
         "detectron2": "vton.annotate.densepose:Detectron2DensePose",
+    },
+    "cloth_mask": {
+        "reference": "vton.annotate.reference:ReferenceAnnotator",
     },
 }
 

@@ -11,11 +11,21 @@ from __future__ import annotations
 from typing import Any
 
 from vton.annotate.base import KIND_OUTPUTS, AnnotationRejected, Item, make_fingerprint
-from vton.formats import densepose, labels, openpose
+from vton.formats import densepose, labels, masks, openpose
 from vton.sources.base import Sample
 
 # The reference file each annotation kind is read from.
-_SOURCE_KIND = {"pose": "pose_json", "parse": "parse", "densepose": "densepose"}
+_SOURCE_KIND = {
+    "pose": "pose_json",
+    "parse": "parse",
+    "densepose": "densepose",
+    "cloth_mask": "cloth_mask",
+}
+_READERS = {
+    "parse": labels.read_parse,
+    "densepose": densepose.read_densepose,
+    "cloth_mask": masks.read_mask,
+}
 
 
 class ReferenceAnnotator:
@@ -45,15 +55,16 @@ class ReferenceAnnotator:
         sample.files[source_kind] = path
         shape = item.rgb.shape[:2]
         if self.kind == "pose":
-            sample.pose = openpose.read_keypoints(path)
+            try:
+                sample.pose = openpose.read_keypoints(path)
+            except (OSError, ValueError) as exc:
+                raise AnnotationRejected("unreadable", f"reference {path}: {exc}") from exc
             rendered = item.reference.get("pose_img")
             if rendered is not None and rendered.exists():
                 sample.files["pose_img"] = rendered
             return sample
         try:
-            array = (
-                labels.read_parse(path) if self.kind == "parse" else densepose.read_densepose(path)
-            )
+            array = _READERS[self.kind](path)
         except (OSError, ValueError) as exc:
             raise AnnotationRejected("unreadable", f"reference {path}: {exc}") from exc
         if array.shape != shape:

@@ -54,12 +54,24 @@ def expected_count(params: Params) -> int | None:
     return None
 
 
-def ingest(params: Params, out: Path, base: Path | None = None, progress: bool = True) -> dict:
+def ingest(
+    params: Params,
+    out: Path,
+    base: Path | None = None,
+    progress: bool = True,
+    reference: Path | None = None,
+) -> dict:
     """Build the dataset at `out` from the configured source; returns the summary metrics.
 
     `base` resolves relative source paths (the project root); `progress` shows a bar.
+    With `reference`, the annotations the source carries are written to that layout root
+    instead of `out` (the annotation stages then produce `out`'s annotations, reusing these
+    with their `reference` backend).
     """
     layout = Layout(out)
+    annotations = Layout(reference) if reference is not None else None
+    if reference is not None:
+        Path(reference).mkdir(parents=True, exist_ok=True)
     out.mkdir(parents=True, exist_ok=True)
     h, w = params.base.height, params.base.width
     start = time.perf_counter()
@@ -84,13 +96,13 @@ def ingest(params: Params, out: Path, base: Path | None = None, progress: bool =
                 }
             )
             continue
-        written = write_sample(layout, item, h, w)
+        written = write_sample(layout, item, h, w, annotations=annotations)
         rows.append(catalog_row(item, written))
         ids[item.split].append(item.id)
     for k, split in enumerate(SPLITS):
         split_ids = sorted(ids[split])
-        if not split_ids and not layout.pairs_path(split).exists():
-            (out / split / "image").mkdir(parents=True, exist_ok=True)
+        for kind_name in ("image", "cloth"):  # present even when empty: they are DVC outputs
+            layout.folder(split, kind_name).mkdir(parents=True, exist_ok=True)
         write_pairs(layout.pairs_path(split), [(i, i) for i in split_ids])
         write_pairs(
             layout.pairs_path(split, unpaired=True), unpaired(split_ids, params.base.seed + k)

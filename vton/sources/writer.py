@@ -5,17 +5,19 @@ from __future__ import annotations
 import json
 import shutil
 import tempfile
+from collections.abc import Callable, Collection
 from pathlib import Path
 
 import numpy as np
 
 from vton.formats import densepose, labels, masks, openpose
 from vton.formats.images import write_jpeg
-from vton.layout import Layout, file_digest
+from vton.layout import KINDS, Layout, file_digest
 from vton.sources.base import Sample
 
 
-def _copy_atomic(src: Path, dst: Path) -> None:
+def copy_atomic(src: Path, dst: Path) -> None:
+    """Copy a file through a temp file in the destination folder and a rename."""
     dst.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.NamedTemporaryFile(dir=dst.parent, prefix=f".{dst.name}.", delete=False) as tmp:
         tmp_path = Path(tmp.name)
@@ -33,12 +35,35 @@ def _check_image(name: str, array: np.ndarray, height: int, width: int, channels
         raise ValueError(f"sample {name}: expected shape {shape}, got {array.shape}")
 
 
-def write_sample(layout: Layout, sample: Sample, height: int, width: int) -> dict[str, Path]:
-    """Write every kind a sample carries; returns kind -> written path.
+def write_sample(
+    layout: Layout, sample: Sample, height: int, width: int, *, annotations: Layout | None = None
+) -> dict[str, Path]:
+    """Write every kind a sample carries into `layout`; returns kind -> written path.
 
-    Arrays are checked against (height, width) before anything is written.
+    With `annotations`, the annotation kinds (everything but the person and garment photos)
+    go there instead, e.g. the source's own reference annotations beside the dataset.
     """
-    split, sid = sample.split, sample.id
+
+    def path_of(kind_name: str) -> Path:
+        target = layout if annotations is None or not KINDS[kind_name].annotation else annotations
+        return target.path(sample.split, kind_name, sample.id)
+
+    return write_kinds(sample, path_of, height, width)
+
+
+def write_kinds(
+    sample: Sample,
+    path_of: Callable[[str], Path],
+    height: int,
+    width: int,
+    only: Collection[str] | None = None,
+) -> dict[str, Path]:
+    """Write the kinds a sample carries (restricted to `only`) to `path_of(kind)`.
+
+    Arrays are checked against (height, width) before anything is written; files in
+    `sample.files` are copied verbatim instead of re-encoded. Returns kind -> path.
+    """
+    sid = sample.id
     arrays = {
         "image": (sample.person, 3),
         "cloth": (sample.cloth, 3),
@@ -50,45 +75,49 @@ def write_sample(layout: Layout, sample: Sample, height: int, width: int) -> dic
         "agnostic_mask": (sample.agnostic_mask, None),
     }
     for name, (array, channels) in arrays.items():
-        if array is not None:
+        if array is not None and (only is None or name in only):
             _check_image(f"{sid} {name}", array, height, width, channels)
     written: dict[str, Path] = {}
 
+    def wanted(kind_name: str) -> bool:
+        return (only is None or kind_name in only) and kind_name not in sample.files
+
     def target(kind_name: str) -> Path:
-        path = layout.path(split, kind_name, sid)
+        path = path_of(kind_name)
         written[kind_name] = path
         return path
 
     for kind_name, src in sample.files.items():
-        _copy_atomic(Path(src), target(kind_name))
-    if sample.person is not None and "image" not in sample.files:
+        if only is None or kind_name in only:
+            copy_atomic(Path(src), target(kind_name))
+    if sample.person is not None and wanted("image"):
         write_jpeg(target("image"), sample.person)
-    if sample.cloth is not None and "cloth" not in sample.files:
+    if sample.cloth is not None and wanted("cloth"):
         write_jpeg(target("cloth"), sample.cloth)
-    if sample.cloth_mask is not None and "cloth_mask" not in sample.files:
+    if sample.cloth_mask is not None and wanted("cloth_mask"):
         masks.write_mask(target("cloth_mask"), sample.cloth_mask)
-    if sample.parse is not None and "parse" not in sample.files:
+    if sample.parse is not None and wanted("parse"):
         labels.write_parse(target("parse"), sample.parse)
     if sample.pose is not None or sample.pose_doc is not None:
-        if "pose_json" not in sample.files:
+        if wanted("pose_json"):
             if sample.pose_doc is not None:
                 openpose.write_openpose(target("pose_json"), sample.pose_doc)
             else:
                 openpose.write_keypoints(target("pose_json"), sample.pose)
-        if "pose_img" not in sample.files:
+        if wanted("pose_img"):
             body = sample.pose
             if body is None:
                 body = np.asarray(
                     sample.pose_doc["people"][0]["pose_keypoints_2d"], np.float32
                 ).reshape(25, 3)
             openpose.write_rendered(target("pose_img"), body, height, width)
-    if sample.densepose is not None and "densepose" not in sample.files:
+    if sample.densepose is not None and wanted("densepose"):
         densepose.write_densepose(target("densepose"), sample.densepose)
-    if sample.agnostic is not None and "agnostic" not in sample.files:
+    if sample.agnostic is not None and wanted("agnostic"):
         write_jpeg(target("agnostic"), sample.agnostic)
-    if sample.parse_agnostic is not None and "parse_agnostic" not in sample.files:
+    if sample.parse_agnostic is not None and wanted("parse_agnostic"):
         labels.write_parse(target("parse_agnostic"), sample.parse_agnostic)
-    if sample.agnostic_mask is not None and "agnostic_mask" not in sample.files:
+    if sample.agnostic_mask is not None and wanted("agnostic_mask"):
         masks.write_mask(target("agnostic_mask"), sample.agnostic_mask, rgb=True)
     return written
 

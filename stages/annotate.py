@@ -1,0 +1,52 @@
+"""DVC stages `pose`, `parse`, `densepose`, `cloth_mask`: one annotation kind over the dataset.
+
+Reads the `annotate` params (runner) and the params section of its kind (backend), writes
+that kind's files into data/dataset, its rejects and its summary metrics.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from stages.common import params_or_exit, stage_args, write_metrics
+from vton.annotate.base import KIND_OUTPUTS, MissingWeights
+from vton.annotate.items import dataset_dest, dataset_items
+from vton.annotate.runner import AnnotationFailed, run
+from vton.layout import SPLITS, Layout
+
+
+def main() -> None:
+    args = stage_args(
+        __doc__,
+        ("kind", {"choices": sorted(KIND_OUTPUTS)}),
+        ("--dataset", {"type": Path, "required": True}),
+        ("--reference", {"type": Path, "required": True}),
+        ("--metrics", {"type": Path, "required": True}),
+        ("--rejects", {"type": Path, "required": True}),
+    )
+    params = params_or_exit(args.params)
+    dataset = Layout(args.dataset)
+    for split in SPLITS:  # every output folder exists, even when a split has no samples
+        for kind_name in KIND_OUTPUTS[args.kind]:
+            dataset.folder(split, kind_name).mkdir(parents=True, exist_ok=True)
+    try:
+        summary = run(
+            args.kind,
+            getattr(params, args.kind),
+            dataset_items(args.kind, dataset, Layout(args.reference)),
+            dataset_dest(dataset),
+            Path(params.annotate.cache_dir),
+            workers=params.annotate.workers,
+            max_reject_rate=params.annotate.max_reject_rate,
+            rejects_path=args.rejects,
+        )
+    except (AnnotationFailed, MissingWeights) as exc:
+        sys.exit(f"error: {exc}")
+    write_metrics(args.metrics, summary)
+    print(f"{args.kind}: {summary['written']} written ({summary['cached']} from cache), "
+          f"{summary['rejects']} rejects")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,297 @@
+"""The annotation runner: one implementation of caching, parallelism, progress and rejects.
+
+For every input the runner computes a key from (input digest, annotator fingerprint). A
+result already in the cache is published without running the model; the rest are
+annotated in worker processes that each build and `load()` the annotator once. Each result
+(outputs or a reject) is first written complete into its own cache entry, which is renamed
+into place, then its files are published to the destination atomically. So a run that is
+killed resumes where it stopped, never leaves a partial file, and re-running after adding
+images annotates only the new ones.
+
+The Prefect flow calls `process_item` and `publish` itself to run items on other workers.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import multiprocessing
+import os
+import shutil
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from tqdm import tqdm
+
+from vton.annotate.base import AnnotationRejected, Annotator, Item, MissingWeights, create_annotator
+from vton.formats.images import ImageRejected, load_photo
+from vton.layout import KINDS
+from vton.sources.writer import copy_atomic, write_kinds
+
+
+class AnnotationFailed(RuntimeError):
+    """Too many rejects (above max_reject_rate), or nothing to annotate."""
+
+
+@dataclass(frozen=True)
+class WorkItem:
+    """One input of a run (picklable: the image is read by the worker).
+
+    reference: the source's annotation files for this input (kind -> path).
+    """
+
+    id: str
+    split: str | None
+    image: Path
+    reference: dict[str, Path] = field(default_factory=dict)
+
+
+@dataclass
+class Outcome:
+    """What happened to one WorkItem: its cache entry, or a reject reason."""
+
+    id: str
+    split: str | None
+    entry: Path | None
+    cached: bool
+    reason: str = ""
+    detail: str = ""
+    provenance: dict = field(default_factory=dict)
+
+    @property
+    def rejected(self) -> bool:
+        return bool(self.reason)
+
+
+# --- cache ------------------------------------------------------------------------------
+
+
+def input_digest(item: WorkItem) -> str:
+    """sha256 over the bytes of the image and every reference file of an item."""
+    h = hashlib.sha256()
+    for name, path in [("image", item.image), *sorted(item.reference.items())]:
+        h.update(name.encode())
+        try:
+            with open(path, "rb") as fh:
+                for block in iter(lambda: fh.read(1 << 20), b""):
+                    h.update(block)
+        except FileNotFoundError:
+            h.update(b"<missing>")
+    return h.hexdigest()
+
+
+def entry_dir(cache_dir: Path, fingerprint: str, digest: str) -> Path:
+    """Where the cached result of (fingerprint, input digest) lives."""
+    return Path(cache_dir) / fingerprint / digest[:2] / digest
+
+
+def _entry_file(entry: Path, kind_name: str) -> Path:
+    return entry / f"{kind_name}{KINDS[kind_name].suffix}"
+
+
+def _read_meta(entry: Path) -> dict | None:
+    try:
+        return json.loads((entry / "meta.json").read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def process_item(
+    annotator: Annotator, item: WorkItem, cache_dir: Path, fingerprint: str | None = None
+) -> Outcome:
+    """Annotate one item into its cache entry (or find it there); never raises for bad input.
+
+    The annotator must be loaded. Returns an Outcome naming the entry to publish.
+    """
+    fingerprint = fingerprint or annotator.fingerprint()
+    entry = entry_dir(cache_dir, fingerprint, input_digest(item))
+    meta = _read_meta(entry)
+    if meta is not None:
+        return Outcome(item.id, item.split, entry, True, meta.get("reason", ""),
+                       meta.get("detail", ""), meta.get("provenance", {}))  # fmt: skip
+    meta = {"id": item.id, "annotator": fingerprint}
+    tmp = entry.with_name(f".{entry.name}.{os.getpid()}.tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    try:
+        photo = load_photo(item.image, min_side=1)
+        height, width = photo.rgb.shape[:2]
+        result = annotator.annotate(Item(item.id, item.split or "", photo.rgb, item.image,
+                                         dict(item.reference)))  # fmt: skip
+        written = write_kinds(result, lambda k: _entry_file(tmp, k), height, width,
+                              only=annotator.outputs)  # fmt: skip
+        missing = set(annotator.outputs) - set(written)
+        if missing:
+            raise AnnotationRejected("no_output", f"annotator wrote no {sorted(missing)}")
+        meta["provenance"] = result.provenance
+        meta["outputs"] = sorted(written)
+    except ImageRejected as exc:
+        meta.update(reason=exc.reason, detail=exc.detail)
+    except AnnotationRejected as exc:
+        meta.update(reason=exc.reason, detail=exc.detail)
+    except (OSError, ValueError) as exc:
+        meta.update(reason="error", detail=f"{type(exc).__name__}: {exc}")
+    (tmp / "meta.json").write_text(json.dumps(meta, sort_keys=True, default=str))
+    try:
+        tmp.rename(entry)  # atomic: an entry is complete or absent
+    except OSError:  # another worker finished the same input first; keep its entry
+        shutil.rmtree(tmp, ignore_errors=True)
+    return Outcome(item.id, item.split, entry, False, meta.get("reason", ""),
+                   meta.get("detail", ""), meta.get("provenance", {}))  # fmt: skip
+
+
+def publish(outcome: Outcome, outputs: Sequence[str], dest: Callable[[str, WorkItem], Path],
+            item: WorkItem) -> list[Path]:  # fmt: skip
+    """Copy an outcome's cached files to their destinations (atomically); returns them."""
+    if outcome.rejected or outcome.entry is None:
+        return []
+    paths = []
+    for kind_name in outputs:
+        target = dest(kind_name, item)
+        source = _entry_file(outcome.entry, kind_name)
+        try:  # a hard link costs nothing; fall back to a copy across filesystems
+            tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+            target.parent.mkdir(parents=True, exist_ok=True)
+            tmp.unlink(missing_ok=True)
+            os.link(source, tmp)
+            tmp.replace(target)
+        except OSError:
+            copy_atomic(source, target)
+        paths.append(target)
+    return paths
+
+
+# --- worker processes ---------------------------------------------------------------------
+
+_WORKER: dict[str, Any] = {}
+
+
+def _init_worker(kind: str, section: Any, cache_dir: Path) -> None:
+    # Each worker builds and loads its own annotator once; models never cross processes.
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    annotator = create_annotator(kind, section)
+    annotator.load()
+    _WORKER.update(annotator=annotator, cache_dir=cache_dir, fingerprint=annotator.fingerprint())
+
+
+def _work(item: WorkItem) -> Outcome:
+    return process_item(_WORKER["annotator"], item, _WORKER["cache_dir"], _WORKER["fingerprint"])
+
+
+# --- a whole run ----------------------------------------------------------------------------
+
+
+def run(
+    kind: str,
+    section: Any,
+    items: Iterable[WorkItem],
+    dest: Callable[[str, WorkItem], Path],
+    cache_dir: Path,
+    *,
+    workers: int = 2,
+    max_reject_rate: float = 1.0,
+    rejects_path: Path | None = None,
+    progress: bool = True,
+) -> dict:
+    """Annotate `items` with the `kind` backend that `section` configures.
+
+    dest(kind_name, item) gives the output path of each layout kind. Writes `rejects_path`
+    (JSON lines) and returns a flat summary for DVC metrics. Raises AnnotationFailed (after
+    writing everything) when the reject rate passes `max_reject_rate`; MissingWeights when
+    the backend has no weights configured.
+    """
+    items = list(items)
+    annotator = create_annotator(kind, section)  # fails fast on a missing weights path
+    fingerprint = annotator.fingerprint()
+    outputs = annotator.outputs
+    start = time.perf_counter()
+    outcomes: dict[str, Outcome] = {}
+    todo: list[WorkItem] = []
+    for item in items:
+        meta = _read_meta(entry_dir(cache_dir, fingerprint, input_digest(item)))
+        if meta is None:
+            todo.append(item)
+        else:
+            outcomes[item.id] = Outcome(item.id, item.split,
+                                        entry_dir(cache_dir, fingerprint, input_digest(item)),
+                                        True, meta.get("reason", ""), meta.get("detail", ""),
+                                        meta.get("provenance", {}))  # fmt: skip
+    by_id = {item.id: item for item in items}
+    bar = tqdm(total=len(items), desc=f"{kind} ({annotator.name})", unit="img",
+               disable=not progress, initial=len(outcomes))  # fmt: skip
+    model_start = time.perf_counter()
+    if todo:
+        for outcome in _annotate(kind, section, annotator, todo, cache_dir, fingerprint, workers):
+            outcomes[outcome.id] = outcome
+            bar.update()
+    model_seconds = time.perf_counter() - model_start
+    bar.close()
+    rejects = []
+    for item in items:
+        outcome = outcomes[item.id]
+        if outcome.rejected:
+            rejects.append({"id": item.id, "split": item.split, "image": str(item.image),
+                            "reason": outcome.reason, "detail": outcome.detail,
+                            "annotator": fingerprint})  # fmt: skip
+        else:
+            publish(outcome, outputs, dest, by_id[item.id])
+    if rejects_path is not None:
+        from vton.layout import write_jsonl
+
+        write_jsonl(rejects_path, rejects)
+    seconds = time.perf_counter() - start
+    annotated = len(todo)
+    summary = {
+        "kind": kind,
+        "backend": annotator.name,
+        "annotator": fingerprint,
+        "samples": len(items),
+        "annotated": annotated,
+        "cached": len(items) - annotated,
+        "written": len(items) - len(rejects),
+        "rejects": len(rejects),
+        "reject_rate": round(len(rejects) / len(items), 4) if items else 0.0,
+        "seconds": round(seconds, 3),
+        "images_per_s": round(annotated / model_seconds, 3) if annotated and model_seconds else 0.0,
+    }
+    for reason, count in sorted(Counter(r["reason"] for r in rejects).items()):
+        summary[f"rejects_{reason}"] = count
+    if getattr(annotator, "approximation", False):
+        summary["approximation"] = True
+    if summary["reject_rate"] > max_reject_rate:
+        where = f"; reasons in {rejects_path}" if rejects_path else ""
+        raise AnnotationFailed(
+            f"{kind}: {len(rejects)} of {len(items)} images rejected "
+            f"({summary['reject_rate']:.0%}), above max_reject_rate={max_reject_rate}{where}"
+        )
+    return summary
+
+
+def _annotate(kind, section, annotator, todo, cache_dir, fingerprint, workers):
+    """Yield Outcomes for `todo`, in worker processes when that pays off."""
+    if workers <= 0 or len(todo) == 1:
+        annotator.load()
+        for item in todo:
+            yield process_item(annotator, item, cache_dir, fingerprint)
+        return
+    # spawn: workers start clean (no inherited model or thread state; CUDA-safe).
+    ctx = multiprocessing.get_context("spawn")
+    with ctx.Pool(min(workers, len(todo)), _init_worker, (kind, section, cache_dir)) as pool:
+        yield from pool.imap_unordered(_work, todo, chunksize=1)
+
+
+__all__ = [
+    "AnnotationFailed",
+    "MissingWeights",
+    "Outcome",
+    "WorkItem",
+    "entry_dir",
+    "input_digest",
+    "process_item",
+    "publish",
+    "run",
+]
