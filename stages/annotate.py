@@ -1,7 +1,8 @@
 """DVC stages `pose`, `parse`, `densepose`, `cloth_mask`: one annotation kind over the dataset.
 
 Reads the `annotate` params (runner) and the params section of its kind (backend), writes
-that kind's files into data/dataset, its rejects and its summary metrics.
+that kind's files into data/dataset, `rejects.jsonl` and `log.jsonl` (one line per image)
+into its report folder, and its summary metrics.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ def main() -> None:
         ("--dataset", {"type": Path, "required": True}),
         ("--reference", {"type": Path, "required": True}),
         ("--metrics", {"type": Path, "required": True}),
-        ("--rejects", {"type": Path, "required": True}),
+        ("--report-dir", {"type": Path, "required": True}),
     )
     params = params_or_exit(args.params)
     dataset = Layout(args.dataset)
@@ -39,7 +40,8 @@ def main() -> None:
             Path(params.annotate.cache_dir),
             workers=params.annotate.workers,
             max_reject_rate=params.annotate.max_reject_rate,
-            rejects_path=args.rejects,
+            rejects_path=args.report_dir / "rejects.jsonl",
+            log_path=args.report_dir / "log.jsonl",
         )
     except (AnnotationFailed, MissingWeights) as exc:
         sys.exit(f"error: {exc}")

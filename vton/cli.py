@@ -80,12 +80,12 @@ def cmd_annotate(args: argparse.Namespace) -> int:
         layout = Layout(args.dataset)
         reference = Layout(args.reference) if args.reference else None
         items, dest = dataset_items(args.kind, layout, reference), dataset_dest(layout)
-        rejects = args.rejects or args.dataset / f"rejects_{args.kind}.jsonl"
+        report = args.dataset / f"annotate_{args.kind}"
     else:
         if not (args.input and args.out):
             raise ValueError("give --in DIR and --out DIR (a folder of photos), or --dataset DIR")
         items, dest = folder_items(args.input), folder_dest(args.out)
-        rejects = args.rejects or args.out / "rejects.jsonl"
+        report = args.out
     if not items:
         raise FileNotFoundError("no images to annotate")
     summary = run(
@@ -96,7 +96,8 @@ def cmd_annotate(args: argparse.Namespace) -> int:
         args.cache or Path(params.annotate.cache_dir),
         workers=params.annotate.workers if args.workers is None else args.workers,
         max_reject_rate=1.0 if args.max_reject_rate is None else args.max_reject_rate,
-        rejects_path=rejects,
+        rejects_path=args.rejects or report / "rejects.jsonl",
+        log_path=report / "log.jsonl",
     )
     print(json.dumps(summary, indent=2))
     return 0

@@ -29,7 +29,7 @@ from tqdm import tqdm
 
 from vton.annotate.base import AnnotationRejected, Annotator, Item, MissingWeights, create_annotator
 from vton.formats.images import ImageRejected, load_photo
-from vton.layout import KINDS
+from vton.layout import KINDS, write_jsonl
 from vton.sources.writer import copy_atomic, write_kinds
 
 
@@ -195,14 +195,17 @@ def run(
     workers: int = 2,
     max_reject_rate: float = 1.0,
     rejects_path: Path | None = None,
+    log_path: Path | None = None,
     progress: bool = True,
 ) -> dict:
     """Annotate `items` with the `kind` backend that `section` configures.
 
     dest(kind_name, item) gives the output path of each layout kind. Writes `rejects_path`
-    (JSON lines) and returns a flat summary for DVC metrics. Raises AnnotationFailed (after
-    writing everything) when the reject rate passes `max_reject_rate`; MissingWeights when
-    the backend has no weights configured.
+    (JSON lines), `log_path` (one JSON line per item: written or rejected, from cache or
+    not, and the annotator's notes such as how many people it saw) and returns a flat
+    summary for DVC metrics. Raises AnnotationFailed (after writing everything) when the
+    reject rate passes `max_reject_rate`; MissingWeights when the backend has no weights
+    configured.
     """
     items = list(items)
     annotator = create_annotator(kind, section)  # fails fast on a missing weights path
@@ -230,19 +233,22 @@ def run(
             bar.update()
     model_seconds = time.perf_counter() - model_start
     bar.close()
-    rejects = []
+    rejects, log = [], []
     for item in items:
         outcome = outcomes[item.id]
+        record = {"id": item.id, "split": item.split, "image": str(item.image),
+                  "cached": outcome.cached}  # fmt: skip
         if outcome.rejected:
-            rejects.append({"id": item.id, "split": item.split, "image": str(item.image),
-                            "reason": outcome.reason, "detail": outcome.detail,
-                            "annotator": fingerprint})  # fmt: skip
+            record.update(status="rejected", reason=outcome.reason, detail=outcome.detail)
+            rejects.append({**record, "annotator": fingerprint})
         else:
             publish(outcome, outputs, dest, by_id[item.id])
+            record.update(status="written", provenance=outcome.provenance)
+        log.append(record)
     if rejects_path is not None:
-        from vton.layout import write_jsonl
-
         write_jsonl(rejects_path, rejects)
+    if log_path is not None:
+        write_jsonl(log_path, log)
     seconds = time.perf_counter() - start
     annotated = len(todo)
     summary = {
@@ -258,6 +264,9 @@ def run(
         "seconds": round(seconds, 3),
         "images_per_s": round(annotated / model_seconds, 3) if annotated and model_seconds else 0.0,
     }
+    several = sum(1 for r in log if r.get("provenance", {}).get("people", 1) > 1)
+    if several:
+        summary["several_people"] = several  # the most prominent person was kept
     for reason, count in sorted(Counter(r["reason"] for r in rejects).items()):
         summary[f"rejects_{reason}"] = count
     if getattr(annotator, "approximation", False):
