@@ -73,8 +73,8 @@ def test_a_killed_run_resumes_without_redoing_or_partial_files(photos, tmp_path)
         shifted = np.clip(base + (i - 20), 0, 255).astype(np.uint8)
         Image.fromarray(shifted).save(folder / f"a{i:02d}.jpg")
     out, cache = tmp_path / "out", tmp_path / "cache"
-    args = [sys.executable, "-m", "vton.cli", "annotate", "pose", "--in", str(folder), "--out",
-            str(out), "--backend", "mediapipe", "--workers", "0", "--cache", str(cache)]  # fmt: skip
+    args = [sys.executable, "-m", "vton.cli", "annotate", "pose", "--in", str(folder)]
+    args += ["--out", str(out), "--backend", "mediapipe", "--workers", "0", "--cache", str(cache)]
     proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             start_new_session=True)  # fmt: skip
     deadline = time.monotonic() + 120
