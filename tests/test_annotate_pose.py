@@ -13,7 +13,6 @@ from matplotlib import cbook
 from skimage import data as skimage_data
 
 from vton.annotate.base import AnnotationRejected, Item, create_annotator
-from vton.annotate.mp import PoseResult
 from vton.annotate.pose import (
     BODY25_FROM_MEDIAPIPE,
     HIP_WIDEN,
@@ -176,50 +175,6 @@ def test_fingerprint_follows_params():
     for change in ({"min_confidence": 0.5}, {"hip_correction": False}):
         other = MediaPipePose("pose", PoseParams(backend="mediapipe", **change)).fingerprint()
         assert other != base, change
-
-
-# --- several people, with a stand-in for MediaPipe ---------------------------------------
-
-
-class _TwoPeopleModels:
-    """Faces at x 0-40 (big) and 100-120 (small); pose finds the small person unless its
-    face is painted out, or always when `stubborn`."""
-
-    def __init__(self, stubborn: bool = False):
-        self.stubborn = stubborn
-        self.calls = 0
-
-    def face_boxes(self, rgb):
-        return [np.array([100.0, 10, 120, 30]), np.array([0.0, 0, 40, 40])]
-
-    def pose(self, rgb):
-        self.calls += 1
-        small_hidden = (rgb[12:28, 102:118] == rgb[12, 102]).all()  # painted one colour
-        lm = _synthetic_landmarks()
-        lm[:, 0] -= 130 if small_hidden and not self.stubborn else 40  # nose x 20 or 110
-        lm[MpLandmark.NOSE, 1] = 20
-        return PoseResult(landmarks=lm, segmentation=None, people=2)
-
-
-def _noise(h=200, w=160):
-    return np.random.default_rng(0).integers(0, 256, (h, w, 3), dtype=np.uint8)
-
-
-def test_smaller_person_found_first_is_replaced_by_the_largest():
-    pose = MediaPipePose("pose", PoseParams(backend="mediapipe"))
-    pose._models = _TwoPeopleModels()
-    landmarks, people, kept = pose.find_person(_noise())
-    assert (people, kept) == (2, "largest_face_others_hidden")
-    assert landmarks[MpLandmark.NOSE, 0] == pytest.approx(20)
-    assert pose._models.calls == 2
-
-
-def test_largest_person_never_found_is_a_reject():
-    pose = MediaPipePose("pose", PoseParams(backend="mediapipe"))
-    pose._models = _TwoPeopleModels(stubborn=True)
-    with pytest.raises(AnnotationRejected) as err:
-        pose.find_person(_noise())
-    assert err.value.reason == "multiple_people"
 
 
 # --- real MediaPipe ---------------------------------------------------------------------

@@ -48,6 +48,7 @@ from vton.annotate.base import (
     digest_file,
     make_fingerprint,
 )
+from vton.annotate.mp import MpLandmark
 from vton.formats.densepose import N_PARTS, DensePosePart
 from vton.sources.base import Sample
 
@@ -60,11 +61,15 @@ APPROXIMATION_NOTE = (
 )
 
 # MediaPipe Pose landmark ids used here (LEFT/RIGHT are the person's own sides).
-_NOSE, _L_EYE, _R_EYE, _L_EAR, _R_EAR, _MOUTH_L, _MOUTH_R = 0, 2, 5, 7, 8, 9, 10
-_L_SHOULDER, _R_SHOULDER, _L_ELBOW, _R_ELBOW, _L_WRIST, _R_WRIST = 11, 12, 13, 14, 15, 16
-_L_PINKY, _R_PINKY, _L_INDEX, _R_INDEX = 17, 18, 19, 20
-_L_HIP, _R_HIP, _L_KNEE, _R_KNEE, _L_ANKLE, _R_ANKLE = 23, 24, 25, 26, 27, 28
-_L_FOOT, _R_FOOT = 31, 32
+M = MpLandmark
+_NOSE, _L_EYE, _R_EYE, _L_EAR, _R_EAR = M.NOSE, M.LEFT_EYE, M.RIGHT_EYE, M.LEFT_EAR, M.RIGHT_EAR
+_MOUTH_L, _MOUTH_R = M.MOUTH_LEFT, M.MOUTH_RIGHT
+_L_SHOULDER, _R_SHOULDER = M.LEFT_SHOULDER, M.RIGHT_SHOULDER
+_L_ELBOW, _R_ELBOW, _L_WRIST, _R_WRIST = M.LEFT_ELBOW, M.RIGHT_ELBOW, M.LEFT_WRIST, M.RIGHT_WRIST
+_L_PINKY, _R_PINKY, _L_INDEX, _R_INDEX = M.LEFT_PINKY, M.RIGHT_PINKY, M.LEFT_INDEX, M.RIGHT_INDEX
+_L_HIP, _R_HIP, _L_KNEE, _R_KNEE = M.LEFT_HIP, M.RIGHT_HIP, M.LEFT_KNEE, M.RIGHT_KNEE
+_L_ANKLE, _R_ANKLE = M.LEFT_ANKLE, M.RIGHT_ANKLE
+_L_FOOT, _R_FOOT = M.LEFT_FOOT_INDEX, M.RIGHT_FOOT_INDEX
 
 
 @dataclass(frozen=True)

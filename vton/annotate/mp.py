@@ -10,8 +10,47 @@ All coordinates are pixels of the input image. Import of mediapipe happens in `l
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import IntEnum
 
 import numpy as np
+
+
+class MpLandmark(IntEnum):
+    """MediaPipe Pose landmark ids (LEFT/RIGHT are the person's own sides)."""
+
+    NOSE = 0
+    LEFT_EYE_INNER = 1
+    LEFT_EYE = 2
+    LEFT_EYE_OUTER = 3
+    RIGHT_EYE_INNER = 4
+    RIGHT_EYE = 5
+    RIGHT_EYE_OUTER = 6
+    LEFT_EAR = 7
+    RIGHT_EAR = 8
+    MOUTH_LEFT = 9
+    MOUTH_RIGHT = 10
+    LEFT_SHOULDER = 11
+    RIGHT_SHOULDER = 12
+    LEFT_ELBOW = 13
+    RIGHT_ELBOW = 14
+    LEFT_WRIST = 15
+    RIGHT_WRIST = 16
+    LEFT_PINKY = 17
+    RIGHT_PINKY = 18
+    LEFT_INDEX = 19
+    RIGHT_INDEX = 20
+    LEFT_THUMB = 21
+    RIGHT_THUMB = 22
+    LEFT_HIP = 23
+    RIGHT_HIP = 24
+    LEFT_KNEE = 25
+    RIGHT_KNEE = 26
+    LEFT_ANKLE = 27
+    RIGHT_ANKLE = 28
+    LEFT_HEEL = 29
+    RIGHT_HEEL = 30
+    LEFT_FOOT_INDEX = 31
+    RIGHT_FOOT_INDEX = 32
 
 
 @dataclass
@@ -50,8 +89,11 @@ class MediaPipeModels:
             raise ValueError(f"expected (H, W, 3) uint8 RGB, got {rgb.dtype} {rgb.shape}")
         return np.ascontiguousarray(rgb)
 
-    def pose(self, rgb: np.ndarray) -> PoseResult | None:
-        """The most prominent person's 33 landmarks and mask, or None when nobody is found."""
+    def pose(self, rgb: np.ndarray, count_people: bool = True) -> PoseResult | None:
+        """One person's 33 landmarks and mask, or None when nobody is found.
+
+        `count_people=False` skips the face detector (`people` is then 1).
+        """
         import mediapipe as mp
 
         rgb = self._check(rgb)
@@ -69,7 +111,8 @@ class MediaPipeModels:
         )
         seg = result.segmentation_mask
         seg = None if seg is None else np.asarray(seg, np.float32)
-        return PoseResult(landmarks=lm, segmentation=seg, people=max(1, self.count_faces(rgb)))
+        people = max(1, self.count_faces(rgb)) if count_people else 1
+        return PoseResult(landmarks=lm, segmentation=seg, people=people)
 
     def count_faces(self, rgb: np.ndarray, min_score: float = 0.6) -> int:
         """Number of faces (full-range detector), a proxy for the number of people."""

@@ -37,13 +37,13 @@ A pose that still belongs to someone else is rejected (`multiple_people`).
 
 from __future__ import annotations
 
-from enum import IntEnum
 from importlib import metadata
 from typing import Any
 
 import numpy as np
 
 from vton.annotate.base import KIND_OUTPUTS, AnnotationRejected, Item, make_fingerprint
+from vton.annotate.mp import MpLandmark
 from vton.formats.openpose import Body25, body25_to_coco18
 from vton.sources.base import Sample
 
@@ -55,44 +55,6 @@ HIP_WIDEN = 1.12
 
 FACE_MARGIN = 0.25
 """Face boxes grow by this fraction of their size per side when matched or painted out."""
-
-
-class MpLandmark(IntEnum):
-    """MediaPipe Pose landmark ids (LEFT/RIGHT are the person's own sides)."""
-
-    NOSE = 0
-    LEFT_EYE_INNER = 1
-    LEFT_EYE = 2
-    LEFT_EYE_OUTER = 3
-    RIGHT_EYE_INNER = 4
-    RIGHT_EYE = 5
-    RIGHT_EYE_OUTER = 6
-    LEFT_EAR = 7
-    RIGHT_EAR = 8
-    MOUTH_LEFT = 9
-    MOUTH_RIGHT = 10
-    LEFT_SHOULDER = 11
-    RIGHT_SHOULDER = 12
-    LEFT_ELBOW = 13
-    RIGHT_ELBOW = 14
-    LEFT_WRIST = 15
-    RIGHT_WRIST = 16
-    LEFT_PINKY = 17
-    RIGHT_PINKY = 18
-    LEFT_INDEX = 19
-    RIGHT_INDEX = 20
-    LEFT_THUMB = 21
-    RIGHT_THUMB = 22
-    LEFT_HIP = 23
-    RIGHT_HIP = 24
-    LEFT_KNEE = 25
-    RIGHT_KNEE = 26
-    LEFT_ANKLE = 27
-    RIGHT_ANKLE = 28
-    LEFT_HEEL = 29
-    RIGHT_HEEL = 30
-    LEFT_FOOT_INDEX = 31
-    RIGHT_FOOT_INDEX = 32
 
 
 BODY25_FROM_MEDIAPIPE: dict[Body25, MpLandmark] = {
@@ -290,7 +252,7 @@ class MediaPipePose:
         self.load()
         models = self._models
         faces = sorted(models.face_boxes(rgb), key=_box_area, reverse=True)
-        result = models.pose(rgb)
+        result = models.pose(rgb, count_people=False)
         if len(faces) < 2:
             if result is None:
                 raise AnnotationRejected(
@@ -301,7 +263,7 @@ class MediaPipePose:
         if result is not None and _nose_in(result.landmarks, faces[0]):
             return result.landmarks, len(faces), "largest_face"
         # The pose went to a smaller person: paint the other faces out and look again.
-        result = models.pose(hide_faces(rgb, faces[1:]))
+        result = models.pose(hide_faces(rgb, faces[1:]), count_people=False)
         if result is None or not _nose_in(result.landmarks, faces[0]):
             raise AnnotationRejected(
                 "multiple_people",

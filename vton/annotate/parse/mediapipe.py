@@ -47,6 +47,7 @@ import cv2
 import numpy as np
 
 from vton.annotate.base import KIND_OUTPUTS, AnnotationRejected, Item, make_fingerprint
+from vton.annotate.mp import MpLandmark
 from vton.formats.labels import VitonLabel as V
 from vton.sources.base import Sample
 
@@ -54,19 +55,19 @@ VERSION = 1
 """Bump whenever a change of the method changes its output (part of the fingerprint)."""
 
 # MediaPipe pose landmark ids; LEFT/RIGHT are the person's own sides.
-NOSE = 0
-L_EAR, R_EAR = 7, 8
-L_SHOULDER, R_SHOULDER = 11, 12
-L_ELBOW, R_ELBOW = 13, 14
-L_WRIST, R_WRIST = 15, 16
-L_PINKY, R_PINKY = 17, 18
-L_INDEX, R_INDEX = 19, 20
-L_THUMB, R_THUMB = 21, 22
-L_HIP, R_HIP = 23, 24
-L_KNEE, R_KNEE = 25, 26
-L_ANKLE, R_ANKLE = 27, 28
-L_HEEL, R_HEEL = 29, 30
-L_FOOT, R_FOOT = 31, 32
+NOSE = MpLandmark.NOSE
+L_EAR, R_EAR = MpLandmark.LEFT_EAR, MpLandmark.RIGHT_EAR
+L_SHOULDER, R_SHOULDER = MpLandmark.LEFT_SHOULDER, MpLandmark.RIGHT_SHOULDER
+L_ELBOW, R_ELBOW = MpLandmark.LEFT_ELBOW, MpLandmark.RIGHT_ELBOW
+L_WRIST, R_WRIST = MpLandmark.LEFT_WRIST, MpLandmark.RIGHT_WRIST
+L_PINKY, R_PINKY = MpLandmark.LEFT_PINKY, MpLandmark.RIGHT_PINKY
+L_INDEX, R_INDEX = MpLandmark.LEFT_INDEX, MpLandmark.RIGHT_INDEX
+L_THUMB, R_THUMB = MpLandmark.LEFT_THUMB, MpLandmark.RIGHT_THUMB
+L_HIP, R_HIP = MpLandmark.LEFT_HIP, MpLandmark.RIGHT_HIP
+L_KNEE, R_KNEE = MpLandmark.LEFT_KNEE, MpLandmark.RIGHT_KNEE
+L_ANKLE, R_ANKLE = MpLandmark.LEFT_ANKLE, MpLandmark.RIGHT_ANKLE
+L_HEEL, R_HEEL = MpLandmark.LEFT_HEEL, MpLandmark.RIGHT_HEEL
+L_FOOT, R_FOOT = MpLandmark.LEFT_FOOT_INDEX, MpLandmark.RIGHT_FOOT_INDEX
 HEAD_POINTS = tuple(range(11))  # nose, eyes, ears, mouth
 HAND_POINTS = ((L_WRIST, L_PINKY, L_INDEX, L_THUMB), (R_WRIST, R_PINKY, R_INDEX, R_THUMB))
 MESH_BROWS = 9  # face-mesh point between the eyebrows: below it the face is never hair
@@ -157,7 +158,7 @@ class MediaPipeParser:
 
         models = MediaPipeModels()
         blank = np.zeros((64, 64, 3), np.uint8)  # builds each graph now, not mid-run
-        models.pose(blank)
+        models.pose(blank, count_people=False)
         models.face_mesh(blank)
         models.hands(blank)
         self._models = models
@@ -172,7 +173,7 @@ class MediaPipeParser:
         """Run the MediaPipe models on (H, W, 3) uint8 RGB; nobody found is a rejection."""
         self.load()
         models = self._models
-        pose = models.pose(rgb)
+        pose = models.pose(rgb, count_people=False)
         if pose is None:
             raise AnnotationRejected(
                 "no_person",

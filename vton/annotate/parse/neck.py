@@ -24,6 +24,7 @@ import cv2
 import numpy as np
 
 from vton.annotate.base import AnnotationRejected
+from vton.annotate.mp import MpLandmark
 from vton.formats.labels import LABEL_SETS, VitonLabel, to_viton
 
 if TYPE_CHECKING:
@@ -59,10 +60,10 @@ MIN_PERSON_FRACTION = 0.005
 # MediaPipe face-mesh point at the bottom of the chin, and the pose landmarks used here
 # (ids of `mp.solutions.pose.PoseLandmark`).
 _MESH_CHIN = 152
-_POSE_EYES = (2, 5)
-_POSE_MOUTH = (9, 10)
-_POSE_SHOULDERS = (11, 12)
-_POSE_HIPS = (23, 24)
+_POSE_EYES = (MpLandmark.LEFT_EYE, MpLandmark.RIGHT_EYE)
+_POSE_MOUTH = (MpLandmark.MOUTH_LEFT, MpLandmark.MOUTH_RIGHT)
+_POSE_SHOULDERS = (MpLandmark.LEFT_SHOULDER, MpLandmark.RIGHT_SHOULDER)
+_POSE_HIPS = (MpLandmark.LEFT_HIP, MpLandmark.RIGHT_HIP)
 _MIN_VISIBILITY = 0.5
 _CHIN_BELOW_MOUTH = 0.6
 """Chin below the mouth, in eye-to-mouth distances (golden: 0.44-0.76) for the pose fallback."""
@@ -238,7 +239,7 @@ def find_body_hints(
 
     def pose():
         if not pose_cache:
-            pose_cache.append(models.pose(rgb))
+            pose_cache.append(models.pose(rgb, count_people=False))
         return pose_cache[0]
 
     if chin:
