@@ -13,6 +13,7 @@ The Prefect flow calls `process_item` and `publish` itself to run items on other
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import multiprocessing
@@ -31,6 +32,9 @@ from vton.annotate.base import AnnotationRejected, Annotator, Item, MissingWeigh
 from vton.formats.images import ImageRejected, load_photo
 from vton.layout import KINDS, write_jsonl
 from vton.sources.writer import copy_atomic, write_kinds
+
+SPAWN_MIN_PER_WORKER = 4
+"""Worker processes are started only when there are at least this many images per worker."""
 
 
 class AnnotationFailed(RuntimeError):
@@ -153,6 +157,10 @@ def publish(outcome: Outcome, outputs: Sequence[str], dest: Callable[[str, WorkI
     for kind_name in outputs:
         target = dest(kind_name, item)
         source = _entry_file(outcome.entry, kind_name)
+        paths.append(target)
+        with contextlib.suppress(OSError):
+            if os.path.samefile(source, target):  # published by an earlier run already
+                continue
         try:  # a hard link costs nothing; fall back to a copy across filesystems
             tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
             target.parent.mkdir(parents=True, exist_ok=True)
@@ -161,7 +169,6 @@ def publish(outcome: Outcome, outputs: Sequence[str], dest: Callable[[str, WorkI
             tmp.replace(target)
         except OSError:
             copy_atomic(source, target)
-        paths.append(target)
     return paths
 
 
@@ -282,7 +289,9 @@ def run(
 
 def _annotate(kind, section, annotator, todo, cache_dir, fingerprint, workers):
     """Yield Outcomes for `todo`, in worker processes when that pays off."""
-    if workers <= 0 or len(todo) == 1:
+    # Starting a worker (spawn, imports, model load) costs about a second: a handful of new
+    # images (an incremental refresh) is quicker in this process.
+    if workers <= 0 or len(todo) < SPAWN_MIN_PER_WORKER * workers:
         annotator.load()
         for item in todo:
             yield process_item(annotator, item, cache_dir, fingerprint)
