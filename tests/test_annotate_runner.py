@@ -137,3 +137,12 @@ def test_folder_items_and_outputs(tmp_path):
 def test_unknown_backend_names_the_choices():
     with pytest.raises(ValueError, match="choose one of reference, mediapipe"):
         run("pose", PoseParams(backend="openpose"), [], lambda k, i: None, ".")  # type: ignore[arg-type]
+
+
+def test_the_densepose_approximation_says_so_in_the_summary(dataset, tmp_path):
+    layout, _ = dataset
+    section = parse_params({"densepose": {"backend": "mediapipe"}}).densepose
+    items = dataset_items("densepose", layout)[:2]
+    summary = run("densepose", section, items, dataset_dest(layout), tmp_path / "c",
+                  workers=0, progress=False)  # fmt: skip
+    assert summary["approximation"] is True and summary["backend"] == "mediapipe"

@@ -376,6 +376,7 @@ class MediaPipeDensePose:
     """
 
     name = "mediapipe"
+    approximation = True  # the runner marks the stage summary with it
 
     def __init__(self, kind: str = "densepose", section: Any = None, shape: Shape = SHAPE):
         if kind != "densepose":
