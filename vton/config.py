@@ -134,8 +134,33 @@ class DensePoseParams:
 
 
 @dataclass(frozen=True)
+class BackgroundMaskParams:
+    """Classical garment masks for product photos on a plain backdrop."""
+
+    border: float = 0.02  # width of the image border that samples the backdrop (fraction)
+    tolerance: float = 0.0  # colour distance from the backdrop that counts as garment; 0: auto
+    smooth: float = 0.004  # morphological closing radius (fraction of the image diagonal)
+
+
+@dataclass(frozen=True)
+class RembgParams:
+    model: str = ""  # a local .onnx: u2net, u2netp, u2net_cloth_seg or isnet (rembg's models)
+    post_process: bool = True  # rembg's mask post-processing (morphology + blur)
+
+
+@dataclass(frozen=True)
 class ClothMaskParams:
-    backend: Literal["reference"] = "reference"
+    backend: Literal["reference", "background", "rembg"] = "reference"
+    background: BackgroundMaskParams = field(default_factory=BackgroundMaskParams)
+    rembg: RembgParams = field(default_factory=RembgParams)
+
+
+@dataclass(frozen=True)
+class AgnosticParams:
+    """Cloth-agnostic person representations (from the parse and the BODY_25 keypoints)."""
+
+    backend: Literal["reference", "hrviton"] = "hrviton"  # hrviton: the HR-VITON recipe
+    category: Literal["upper_body", "lower_body", "dresses"] = "upper_body"
 
 
 @dataclass(frozen=True)
@@ -147,6 +172,7 @@ class Params:
     parse: ParseParams = field(default_factory=ParseParams)
     densepose: DensePoseParams = field(default_factory=DensePoseParams)
     cloth_mask: ClothMaskParams = field(default_factory=ClothMaskParams)
+    agnostic: AgnosticParams = field(default_factory=AgnosticParams)
     validate: Validate = field(default_factory=Validate)
 
 

@@ -21,7 +21,7 @@ from __future__ import annotations
 import hashlib
 import importlib
 import json
-from dataclasses import asdict, dataclass, is_dataclass
+from dataclasses import asdict, dataclass, field, is_dataclass
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
@@ -34,14 +34,20 @@ INPUT_KIND: dict[str, str] = {
     "parse": "image",
     "densepose": "image",
     "cloth_mask": "cloth",
+    "agnostic": "image",
 }
 """The layout kind each annotation kind reads (the person photo, or the garment photo)."""
+
+EXTRA_INPUTS: dict[str, tuple[str, ...]] = {"agnostic": ("parse", "pose_json")}
+"""Dataset kinds an annotation kind reads besides its photo (in `Item.inputs`); they are
+part of the cache key, so a changed parse re-makes the agnostic images."""
 
 KIND_OUTPUTS: dict[str, tuple[str, ...]] = {
     "pose": ("pose_json", "pose_img"),
     "parse": ("parse",),
     "densepose": ("densepose",),
     "cloth_mask": ("cloth_mask",),
+    "agnostic": ("agnostic", "parse_agnostic", "agnostic_mask"),
 }
 """Layout kinds each annotation kind writes."""
 
@@ -65,7 +71,8 @@ class Item:
 
     rgb: (H, W, 3) uint8 RGB person photo, already at the dataset size.
     image_path: where it was read from; reference: the source's own annotation files
-    (kind -> path) when the source carried them.
+    (kind -> path) when the source carried them; inputs: the dataset files of the kinds in
+    `EXTRA_INPUTS` (e.g. the parse and keypoints the agnostic images are made from).
     """
 
     id: str
@@ -73,6 +80,7 @@ class Item:
     rgb: np.ndarray
     image_path: Path
     reference: dict[str, Path]
+    inputs: dict[str, Path] = field(default_factory=dict)
 
 
 @runtime_checkable
@@ -130,6 +138,12 @@ BACKENDS: dict[str, dict[str, str]] = {
     },
     "cloth_mask": {
         "reference": "vton.annotate.reference:ReferenceAnnotator",
+        "background": "vton.annotate.cloth_mask:BackgroundClothMask",
+        "rembg": "vton.annotate.cloth_mask:RembgClothMask",
+    },
+    "agnostic": {
+        "reference": "vton.annotate.reference:ReferenceAnnotator",
+        "hrviton": "vton.annotate.agnostic:HrVitonAgnostic",
     },
 }
 

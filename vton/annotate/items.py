@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from vton.annotate.base import INPUT_KIND
+from vton.annotate.base import EXTRA_INPUTS, INPUT_KIND
 from vton.annotate.runner import WorkItem
 from vton.layout import KINDS, SPLITS, Layout
 from vton.sources.folder import sample_id
@@ -14,8 +14,9 @@ Dest = Callable[[str, WorkItem], Path]
 
 
 def dataset_items(kind: str, dataset: Layout, reference: Layout | None = None) -> list[WorkItem]:
-    """One item per sample of every split: the photo `kind` reads, plus the reference
-    annotations the source left in `reference` (same layout) for the `reference` backend."""
+    """One item per sample of every split: the photo `kind` reads, the other dataset kinds
+    it reads (`EXTRA_INPUTS`), and the reference annotations the source left in `reference`
+    (same layout) for the `reference` backend."""
     input_kind = INPUT_KIND[kind]
     items = []
     for split in SPLITS:
@@ -26,7 +27,8 @@ def dataset_items(kind: str, dataset: Layout, reference: Layout | None = None) -
                     path = reference.path(split, name, sid)
                     if k.annotation and path.exists():
                         refs[name] = path
-            items.append(WorkItem(sid, split, dataset.path(split, input_kind, sid), refs))
+            inputs = {k: dataset.path(split, k, sid) for k in EXTRA_INPUTS.get(kind, ())}
+            items.append(WorkItem(sid, split, dataset.path(split, input_kind, sid), refs, inputs))
     return items
 
 

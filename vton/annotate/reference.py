@@ -12,17 +12,15 @@ from typing import Any
 
 from vton.annotate.base import KIND_OUTPUTS, AnnotationRejected, Item, make_fingerprint
 from vton.formats import densepose, labels, masks, openpose
+from vton.formats.images import image_size
 from vton.sources.base import Sample
 
-# The reference file each annotation kind is read from.
-_SOURCE_KIND = {
-    "pose": "pose_json",
-    "parse": "parse",
-    "densepose": "densepose",
-    "cloth_mask": "cloth_mask",
-}
+# How each kind's reference file is checked before it is copied: decoded where the content
+# can be wrong (label ids, keypoints), its header read otherwise.
 _READERS = {
+    "pose_json": openpose.read_keypoints,
     "parse": labels.read_parse,
+    "parse_agnostic": labels.read_parse,
     "densepose": densepose.read_densepose,
     "cloth_mask": masks.read_mask,
 }
@@ -36,39 +34,39 @@ class ReferenceAnnotator:
         self.outputs = KIND_OUTPUTS[kind]
 
     def fingerprint(self) -> str:
-        return make_fingerprint(self.kind, self.name, version=1)
+        return make_fingerprint(self.kind, self.name, version=2)
 
     def load(self) -> None:
         """Nothing to load."""
 
     def annotate(self, item: Item) -> Sample:
-        source_kind = _SOURCE_KIND[self.kind]
-        path = item.reference.get(source_kind)
-        if path is None or not path.exists():
-            raise AnnotationRejected(
-                "no_reference",
-                f"the source carries no {source_kind} for {item.id}; set {self.kind}.backend "
-                "in params.yaml to a model backend (e.g. mediapipe)",
-            )
-        sample = Sample(id=item.id, split=item.split, provenance={"reference": str(path)})
-        # Files are copied verbatim (no re-encoding); they are read here only to check them.
-        sample.files[source_kind] = path
+        sample = Sample(id=item.id, split=item.split)
         shape = item.rgb.shape[:2]
-        if self.kind == "pose":
+        for kind_name in self.outputs:
+            path = item.reference.get(kind_name)
+            if path is None or not path.exists():
+                if kind_name == "pose_img":  # drawn from the keypoints instead
+                    continue
+                raise AnnotationRejected(
+                    "no_reference",
+                    f"the source carries no {kind_name} for {item.id}; set {self.kind}.backend "
+                    "in params.yaml to a model backend",
+                )
             try:
-                sample.pose = openpose.read_keypoints(path)
+                if kind_name in _READERS:
+                    array = _READERS[kind_name](path)
+                    size = shape if kind_name == "pose_json" else array.shape[:2]
+                else:
+                    size = image_size(path)
             except (OSError, ValueError) as exc:
                 raise AnnotationRejected("unreadable", f"reference {path}: {exc}") from exc
-            rendered = item.reference.get("pose_img")
-            if rendered is not None and rendered.exists():
-                sample.files["pose_img"] = rendered
-            return sample
-        try:
-            array = _READERS[self.kind](path)
-        except (OSError, ValueError) as exc:
-            raise AnnotationRejected("unreadable", f"reference {path}: {exc}") from exc
-        if array.shape != shape:
-            raise AnnotationRejected(
-                "size_mismatch", f"reference {path.name} is {array.shape}, image is {shape}"
-            )
+            if size != shape:
+                raise AnnotationRejected(
+                    "size_mismatch", f"reference {path.name} is {size}, image is {shape}"
+                )
+            # Copied verbatim (no re-encoding); read above only to check it.
+            sample.files[kind_name] = path
+            if kind_name == "pose_json":
+                sample.pose = array
+        sample.provenance = {"reference": sorted(str(p) for p in sample.files.values())}
         return sample

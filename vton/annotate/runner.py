@@ -45,13 +45,15 @@ class AnnotationFailed(RuntimeError):
 class WorkItem:
     """One input of a run (picklable: the image is read by the worker).
 
-    reference: the source's annotation files for this input (kind -> path).
+    reference: the source's annotation files for this input (kind -> path); inputs: other
+    dataset files the annotator reads (kind -> path). Both are part of the cache key.
     """
 
     id: str
     split: str | None
     image: Path
     reference: dict[str, Path] = field(default_factory=dict)
+    inputs: dict[str, Path] = field(default_factory=dict)
 
 
 @dataclass
@@ -77,7 +79,9 @@ class Outcome:
 def input_digest(item: WorkItem) -> str:
     """sha256 over the bytes of the image and every reference file of an item."""
     h = hashlib.sha256()
-    for name, path in [("image", item.image), *sorted(item.reference.items())]:
+    named = [("image", item.image), *sorted(item.reference.items())]
+    named += [(f"input:{k}", p) for k, p in sorted(item.inputs.items())]
+    for name, path in named:
         h.update(name.encode())
         try:
             with open(path, "rb") as fh:
@@ -124,8 +128,10 @@ def process_item(
     try:
         photo = load_photo(item.image, min_side=1)
         height, width = photo.rgb.shape[:2]
-        result = annotator.annotate(Item(item.id, item.split or "", photo.rgb, item.image,
-                                         dict(item.reference)))  # fmt: skip
+        result = annotator.annotate(
+            Item(item.id, item.split or "", photo.rgb, item.image, dict(item.reference),
+                 dict(item.inputs))
+        )  # fmt: skip
         written = write_kinds(result, lambda k: _entry_file(tmp, k), height, width,
                               only=annotator.outputs)  # fmt: skip
         missing = set(annotator.outputs) - set(written)
