@@ -25,7 +25,8 @@ def vton(*args: str, check: bool = True) -> subprocess.CompletedProcess:
 def test_every_subcommand_has_help():
     parser = build_parser()
     commands = parser._subparsers._group_actions[0].choices
-    assert {"ingest", "sample", "validate", "labels", "pose-convert"} <= set(commands)
+    expected = {"ingest", "sample", "validate", "annotate", "report", "fidelity", "labels"}
+    assert expected | {"pose-convert"} <= set(commands)
     for name in commands:
         out = vton(name, "--help").stdout
         assert out.startswith(f"usage: vton {name}")

@@ -103,6 +103,34 @@ def cmd_annotate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_report(args: argparse.Namespace) -> int:
+    from vton.qa.report import load_stage_reports, write_report
+
+    metrics, rejects = load_stage_reports(args.metrics_dir, args.annotate_dir, args.dataset)
+    index = write_report(
+        args.dataset,
+        args.out,
+        metrics=metrics,
+        rejects=rejects,
+        per_page=args.per_page,
+        thumb_height=args.thumb_height,
+    )
+    print(f"contact sheet: {index}")
+    return 0
+
+
+def cmd_fidelity(args: argparse.Namespace) -> int:
+    from vton.qa.fidelity import fidelity
+
+    scores = fidelity(args.ref, args.ours)
+    text = json.dumps(scores, indent=2, sort_keys=True)
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(text + "\n")
+    print(text)
+    return 0
+
+
 def cmd_labels(args: argparse.Namespace) -> int:
     from vton.formats.labels import LABEL_SETS
 
@@ -167,7 +195,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Run one annotator over every image of a folder (outputs in the "
         "VITON-HD folder names under --out, rejects in OUT/rejects.jsonl) or over a dataset.",
     )
-    p.add_argument("kind", choices=("pose", "parse", "densepose", "cloth_mask"))
+    p.add_argument("kind", choices=("pose", "parse", "densepose", "cloth_mask", "agnostic"))
     p.add_argument("--in", dest="input", type=Path, help="folder of photos")
     p.add_argument("--out", type=Path, help="output folder (with --in)")
     p.add_argument("--dataset", type=Path, help="annotate a VITON-HD-layout root in place")
@@ -181,6 +209,27 @@ def build_parser() -> argparse.ArgumentParser:
         "--max-reject-rate", type=float, help="fail above this reject rate (default: never)"
     )
     p.set_defaults(func=cmd_annotate)
+
+    p = sub.add_parser("report", help="write an HTML contact sheet of a dataset (offline)")
+    p.add_argument("dataset", type=Path, help="dataset root in the VITON-HD layout")
+    p.add_argument("--out", type=Path, required=True, help="folder for index.html and pages")
+    p.add_argument("--metrics-dir", type=Path, default=Path("metrics"), help="stage metrics")
+    p.add_argument(
+        "--annotate-dir", type=Path, default=Path("data/annotate"), help="stage rejects/logs"
+    )
+    p.add_argument("--per-page", type=int, default=24)
+    p.add_argument("--thumb-height", type=int, default=256)
+    p.set_defaults(func=cmd_report)
+
+    p = sub.add_parser(
+        "fidelity",
+        help="compare two datasets kind by kind (PCK, parse mIoU, mask IoU, agnostics)",
+        description="How far do OURS's annotations differ from REF's? Flat JSON of scores.",
+    )
+    p.add_argument("ref", type=Path, help="reference dataset root (e.g. the shipped one)")
+    p.add_argument("ours", type=Path, help="dataset root to compare (e.g. regenerated)")
+    p.add_argument("--json", type=Path, help="also write the scores here (for DVC metrics)")
+    p.set_defaults(func=cmd_fidelity)
 
     p = sub.add_parser("labels", help="print a label set and its mapping to VITON-HD ids")
     p.add_argument("set", nargs="?", help="lip, atr, human_parse_24, fashn or viton (default all)")

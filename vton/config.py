@@ -164,6 +164,14 @@ class AgnosticParams:
 
 
 @dataclass(frozen=True)
+class QaParams:
+    """The HTML contact sheet (`vton report`, the `qa` stage)."""
+
+    per_page: int = 24
+    thumb_height: int = 256
+
+
+@dataclass(frozen=True)
 class Params:
     base: Base = field(default_factory=Base)
     data: Data = field(default_factory=Data)
@@ -173,6 +181,7 @@ class Params:
     densepose: DensePoseParams = field(default_factory=DensePoseParams)
     cloth_mask: ClothMaskParams = field(default_factory=ClothMaskParams)
     agnostic: AgnosticParams = field(default_factory=AgnosticParams)
+    qa: QaParams = field(default_factory=QaParams)
     validate: Validate = field(default_factory=Validate)
 
 
