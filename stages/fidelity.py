@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from vton.qa.fidelity import fidelity
-
 from stages.common import stage_args, write_metrics
+from vton.qa.fidelity import fidelity
 
 
 def main() -> None:

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from vton.qa.report import load_stage_reports, write_report
-
 from stages.common import params_or_exit, stage_args
+from vton.qa.report import load_stage_reports, write_report
 
 
 def main() -> None:

@@ -1,0 +1,634 @@
+"""Garment masks for `cloth-mask/ID.jpg`: classical segmentation of a product photo on a
+plain backdrop (`background`), or a rembg model from a local .onnx file (`rembg`).
+
+`background` (no weights). The input is the garment photo (`cloth/ID.jpg`): one garment,
+laid flat or on an invisible mannequin, in front of a plain backdrop, as VITON-HD's are.
+
+1. Backdrop: a smooth colour model fitted to the image's border band (`border`, a fraction
+   of the shorter side): per channel a quadratic in x, y (so a gentle gradient or vignette
+   is part of the backdrop), fitted by least squares and refitted on the inliers, so a
+   garment that runs into the border does not pull it. The inliers' spread is the noise.
+   A border that is not a plain backdrop (too few inliers, too much spread) is rejected
+   `no_backdrop`: a busy photo is not guessed at.
+2. Garment evidence: the colour distance D from the backdrop model, on the image blurred by
+   ~1 px (JPEG ringing and noise average out, a real offset does not). A pixel is garment
+   where D exceeds the largest of
+   - the tolerance: `tolerance`, or automatically max(3, 4.5 x the backdrop noise) levels;
+   - half the contrast within ~2 px: so the outline sits where an anti-aliased edge is
+     half garment, half backdrop (not on the faint halo outside it);
+   - 6 % of the contrast within ~10 px: the JPEG ringing and retouching glow beside a
+     strong edge stay backdrop, while a white garment on a white backdrop (contrast of a
+     few levels, nothing strong nearby) is still found.
+3. Shape: a closing with radius `smooth` x the image diagonal (at least 2 px), then
+   holes are filled (a white print or the inner back of the collar enclosed by the
+   garment is garment, as in VITON-HD's masks; a neck opening that is open to the backdrop
+   stays backdrop), and the largest component is kept.
+4. Shadows: a cast shadow is a darker copy of the backdrop colour with a soft edge. Mask
+   pixels of that kind (same chromaticity, 45-100 % of the backdrop's brightness, gradient
+   under 0.1 x their distance from the backdrop) are grouped into connected parts; a part
+   that touches the outside of the mask, is at most a quarter of the mask (a larger one
+   is a pale garment) and is as smooth as the backdrop (fabric has texture: a ribbed
+   white collar stays) is peeled off, together with the steeper rim (a few px) where it
+   meets the garment.
+
+The mask must cover 2-95 % of the image and may run into at most a third of the image
+border, otherwise the photo is rejected (`empty_mask`, `mask_fills_image`, `no_backdrop`).
+
+Agreement with VITON-HD's shipped masks on the five golden garments (IoU, printed by
+tests/test_annotate_cloth_mask.py): 0.995, 0.991, 0.996, 0.994, 0.994; synthetic garments
+(`vton.sources.sample`) 0.996-1.0 at 256x192 and 1024x768; ~0.19 s a 1024x768 image on
+one CPU core. Known limits:
+- a white garment part with no contrast at all against the backdrop is cut along what is
+  visible (a whitened copy of golden 00008 loses its white collar: IoU 0.947);
+- only soft shadows are peeled (blur of about 1 % of the image diagonal or more); a
+  sharper shadow, or one that merges into a pale grey garment without a visible edge,
+  stays in the mask;
+- of two separate pieces only the larger is kept.
+
+`rembg`: rembg's own mask from a local model file (`cloth_mask.rembg.model`); never a
+download. The session kind is read from the model's input/output signature: u2net, u2netp
+and other 320x320 single-mask models (rembg's `u2net_custom`), IS-Net/DIS and BEN
+1024x1024 models (`dis_custom`), and `u2net_cloth_seg` (768x768, four classes: the mask is
+the union of its upper, lower and full-body classes). One session per worker, CUDA when
+onnxruntime has it, else CPU.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from vton.annotate.base import (
+    KIND_OUTPUTS,
+    AnnotationRejected,
+    Item,
+    MissingWeights,
+    digest_file,
+    make_fingerprint,
+)
+from vton.sources.base import Sample
+
+BACKGROUND_VERSION = 1
+"""Bump when `background_mask` changes results (part of the fingerprint)."""
+
+REMBG_VERSION = 1
+"""Bump when the rembg backend's handling of the model output changes."""
+
+_MODEL_KEY = "cloth_mask.rembg.model"
+_MODELS_URL = "https://github.com/danielgatis/rembg/releases"
+
+
+@dataclass(frozen=True)
+class Tuning:
+    """Fixed numbers of the `background` method (measured on the golden garments and on
+    whitened, shaded and shadowed variants of them). Radii are fractions of the image
+    diagonal; levels are 0..255 colour distances."""
+
+    min_side: int = 16  # smaller images are rejected
+    min_inliers: float = 0.6  # share of the border band that must fit the backdrop model
+    max_noise: float = 10.0  # per-channel robust sd of the border around the model (levels)
+    tolerance_floor: float = 3.0  # automatic tolerance: max(floor, noise_factor x noise)
+    noise_factor: float = 4.5
+    blur: float = 0.0008  # Gaussian sigma of the blur before measuring distances
+    edge_radius: float = 0.0015  # window of the half-contrast rule
+    edge_share: float = 0.5
+    halo_radius: float = 0.008  # window of the halo rule
+    halo_share: float = 0.06
+    shadow_softness: float = 0.1  # shadow: gradient (levels/px) < this x its distance D
+    shadow_min_gain: float = 0.45  # shadow: at least this share of the backdrop brightness
+    shadow_chroma: float = 4.0  # shadow: colour off the scaled backdrop colour (levels)
+    shadow_max_part: float = 0.25  # a larger "shadow" part (share of the mask) stays
+    gradient_blur: float = 0.0012  # Gaussian sigma before the gradient of the shadow test
+    shadow_rim: float = 0.003  # peeled shadows grow this far over shadow-coloured pixels
+    texture_blur: float = 0.0016  # texture: |luma - luma blurred by this much|
+    shadow_texture: float = 2.0  # a shadow's median texture: at most this x the backdrop's
+    shadow_texture_floor: float = 0.3  # ... or this many levels
+    min_area: float = 0.02  # mask area as a share of the image
+    max_area: float = 0.95
+    max_border_touch: float = 0.34  # share of the border band the mask may cover
+
+
+TUNING = Tuning()
+
+
+@dataclass
+class Backdrop:
+    """The backdrop colour model fitted to the border band.
+
+    coef: (6, 3) float64, per channel coefficients of 1, x, y, x^2, xy, y^2 with x, y in
+    [-1, 1] across the image; noise: robust per-channel sd of the inliers (levels);
+    inliers: share of the border band the model explains; colour: the median border colour.
+    """
+
+    coef: np.ndarray
+    noise: float
+    inliers: float
+    colour: tuple[int, int, int]
+
+    def render(self, height: int, width: int) -> np.ndarray:
+        """The backdrop model as an (H, W, 3) float32 image."""
+        x = _basis(np.zeros(width), np.arange(width), height, width)[:, 1][None, :, None]
+        y = _basis(np.arange(height), np.zeros(height), height, width)[:, 2][:, None, None]
+        c = self.coef.astype(np.float32)
+        return c[0] + c[1] * x + c[3] * x * x + y * (c[2] + c[4] * x + c[5] * y)
+
+
+@dataclass
+class ClothMaskResult:
+    """mask: (H, W) bool garment; the rest describes how it was found (provenance)."""
+
+    mask: np.ndarray
+    backdrop: Backdrop
+    tolerance: float
+    shadow: float  # share of the first mask peeled off as shadow
+    touches_border: float  # share of the border band under the mask
+
+    def provenance(self) -> dict:
+        return {
+            "backdrop_rgb": list(self.backdrop.colour),
+            "backdrop_noise": round(self.backdrop.noise, 2),
+            "tolerance": round(self.tolerance, 2),
+            "area": round(float(self.mask.mean()), 4),
+            "shadow_removed": round(self.shadow, 4),
+            "touches_border": round(self.touches_border, 4),
+        }
+
+
+def check_rgb(rgb: Any, what: str) -> np.ndarray:
+    """Raise ValueError unless `rgb` is an (H, W, 3) uint8 array."""
+    if not isinstance(rgb, np.ndarray) or rgb.ndim != 3 or rgb.shape[2] != 3:
+        got = f"{rgb.dtype} {rgb.shape}" if isinstance(rgb, np.ndarray) else type(rgb).__name__
+        raise ValueError(f"{what}: expected an (H, W, 3) uint8 RGB array, got {got}")
+    if rgb.dtype != np.uint8:
+        raise ValueError(f"{what}: expected uint8 RGB, got {rgb.dtype} {rgb.shape}")
+    return rgb
+
+
+def _band(height: int, width: int, width_px: int) -> np.ndarray:
+    band = np.zeros((height, width), bool)
+    band[:width_px] = band[-width_px:] = True
+    band[:, :width_px] = band[:, -width_px:] = True
+    return band
+
+
+def _basis(ys: np.ndarray, xs: np.ndarray, height: int, width: int) -> np.ndarray:
+    """(..., 6) float32 quadratic basis 1, x, y, x^2, xy, y^2 at pixel coordinates."""
+    x = (xs.astype(np.float32) / max(width - 1, 1)) * 2 - 1
+    y = (ys.astype(np.float32) / max(height - 1, 1)) * 2 - 1
+    return np.stack([np.ones_like(x), x, y, x * x, x * y, y * y], axis=-1)
+
+
+def fit_backdrop(rgb: np.ndarray, border: float) -> Backdrop:
+    """Fit the backdrop model to the border band of `rgb` ((H, W, 3) uint8).
+
+    Starts from the band's median colour, then alternates: inliers are the pixels within
+    max(4 x noise, 3) levels of the model, the model is refitted on them (4 rounds).
+    """
+    height, width = rgb.shape[:2]
+    width_px = max(2, round(border * min(height, width)))
+    ys, xs = np.nonzero(_band(height, width, width_px))
+    basis = _basis(ys, xs, height, width).astype(np.float64)
+    values = rgb[ys, xs].astype(np.float64)
+    coef = np.zeros((6, 3))
+    coef[0] = np.median(values, axis=0)
+    inlier = np.ones(len(values), bool)
+    noise = 0.0
+    for _ in range(4):
+        residual = values - basis @ coef
+        spread = 1.4826 * np.median(np.abs(residual[inlier]), axis=0)
+        noise = float(np.sqrt(np.mean(spread**2)))
+        inlier = np.linalg.norm(residual, axis=1) <= max(4.0 * noise, 3.0)
+        if inlier.sum() < 12:
+            break
+        coef = np.linalg.lstsq(basis[inlier], values[inlier], rcond=None)[0]
+    colour = np.median(values[inlier] if inlier.any() else values, axis=0)
+    return Backdrop(
+        coef=coef,
+        noise=noise,
+        inliers=float(inlier.mean()),
+        colour=tuple(int(v) for v in np.round(colour)),
+    )
+
+
+def _disk(radius: int) -> np.ndarray:
+    import cv2
+
+    return cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1))
+
+
+def _shape(evidence: np.ndarray, radius: int) -> np.ndarray:
+    """Close, fill enclosed holes and keep the largest component of a bool map."""
+    import cv2
+    from scipy import ndimage
+
+    closed = cv2.morphologyEx(evidence.astype(np.uint8), cv2.MORPH_CLOSE, _disk(radius)) > 0
+    filled = ndimage.binary_fill_holes(closed)
+    labels, count = ndimage.label(filled)
+    if count > 1:
+        sizes = np.bincount(labels.ravel())
+        sizes[0] = 0
+        filled = labels == int(np.argmax(sizes))
+    return filled
+
+
+def _medians(values: np.ndarray, labels: np.ndarray, ids: list[int]) -> np.ndarray:
+    """The median of `values` over each label in the sorted list `ids`."""
+    chosen = np.zeros(int(labels.max()) + 1, bool)
+    chosen[ids] = True
+    where = chosen[labels]
+    lab, val = labels[where], values[where]
+    order = np.lexsort((val, lab))
+    lab, val = lab[order], val[order]
+    starts = np.searchsorted(lab, ids)
+    ends = np.searchsorted(lab, ids, side="right")
+    return val[(starts + ends - 1) // 2]
+
+
+def background_mask(
+    rgb: np.ndarray,
+    border: float = 0.02,
+    tolerance: float = 0.0,
+    smooth: float = 0.004,
+    tuning: Tuning = TUNING,
+) -> ClothMaskResult:
+    """The garment mask of a product photo on a plain backdrop (the module docstring).
+
+    rgb: (H, W, 3) uint8. `border`, `tolerance` and `smooth` are
+    `cloth_mask.background.*` (0 tolerance: automatic). Raises AnnotationRejected
+    `too_small`, `no_backdrop`, `empty_mask` or `mask_fills_image`.
+    """
+    import cv2
+    from scipy import ndimage
+
+    check_rgb(rgb, "background_mask")
+    height, width = rgb.shape[:2]
+    size = f"{width}x{height}"
+    if min(height, width) < tuning.min_side:
+        raise AnnotationRejected(
+            "too_small", f"the cloth image is {size}; at least {tuning.min_side} px a side"
+        )
+    diag = float(np.hypot(height, width))
+
+    def px(fraction: float) -> int:
+        return max(1, round(fraction * diag))
+
+    backdrop = fit_backdrop(rgb, border)
+    if backdrop.inliers < tuning.min_inliers or backdrop.noise > tuning.max_noise:
+        raise AnnotationRejected(
+            "no_backdrop",
+            f"the image border ({border:.0%} band of a {size} image) is not a plain backdrop: "
+            f"around the best smooth colour fit it spreads {backdrop.noise:.1f} levels (at "
+            f"most {tuning.max_noise:.0f}) and {backdrop.inliers:.0%} of it fits (at least "
+            f"{tuning.min_inliers:.0%}); the background backend needs a product photo on a "
+            "plain backdrop, use cloth_mask.backend rembg for other photos",
+        )
+
+    model = backdrop.render(height, width)
+    image = rgb.astype(np.float32)
+    if tuning.blur * diag >= 0.3:
+        image = cv2.GaussianBlur(image, (0, 0), tuning.blur * diag)
+    distance = np.linalg.norm(image - model, axis=-1)
+
+    threshold = float(tolerance) or max(
+        tuning.tolerance_floor, tuning.noise_factor * backdrop.noise
+    )
+    local = np.maximum(
+        tuning.edge_share * cv2.dilate(distance, _disk(px(tuning.edge_radius))),
+        tuning.halo_share * cv2.dilate(distance, _disk(px(tuning.halo_radius))),
+    )
+    evidence = distance > np.maximum(local, threshold)
+    # The half-contrast rule can cut a 1-2 px pale stripe out of a small image; the closing
+    # always bridges that.
+    radius = max(px(smooth), px(tuning.edge_radius) + 1)
+    mask = _shape(evidence, radius)
+    first_area = int(mask.sum())
+
+    # Shadows: backdrop-coloured, darker, soft-edged parts reachable from outside the mask.
+    shadow = 0.0
+    if first_area:
+        scale = np.maximum((model * model).sum(-1), 1.0)
+        gain = (image * model).sum(-1) / scale
+        chroma = np.linalg.norm(image - gain[..., None] * model, axis=-1)
+        luma = image.mean(-1)
+        smooth_luma = cv2.GaussianBlur(luma, (0, 0), max(0.8, tuning.gradient_blur * diag))
+        gradient = (
+            np.hypot(
+                cv2.Sobel(smooth_luma, cv2.CV_32F, 1, 0, ksize=3),
+                cv2.Sobel(smooth_luma, cv2.CV_32F, 0, 1, ksize=3),
+            )
+            / 8.0
+        )
+        shadow_colour = (
+            mask
+            & (gain < 1.0)
+            & (gain > tuning.shadow_min_gain)
+            & (chroma < max(tuning.shadow_chroma, tuning.noise_factor * backdrop.noise))
+        )
+        shadowish = shadow_colour & (
+            gradient < tuning.shadow_softness * np.maximum(distance, threshold)
+        )
+        outside = cv2.dilate((~mask).astype(np.uint8), _disk(1)) > 0
+        labels, count = ndimage.label(shadowish)
+        if count:
+            sizes = np.bincount(labels.ravel(), minlength=count + 1)
+            touching = np.unique(labels[shadowish & outside])
+            keep = [i for i in touching if i and sizes[i] <= tuning.shadow_max_part * first_area]
+            if keep:
+                # Fabric (a ribbed white collar) has texture; a shadow is as smooth as the
+                # backdrop it darkens.
+                plain = np.abs(luma - cv2.GaussianBlur(luma, (0, 0), px(tuning.texture_blur)))
+                backdrop_texture = float(np.median(plain[~mask])) if (~mask).any() else 0.0
+                limit = max(
+                    tuning.shadow_texture * backdrop_texture,
+                    tuning.shadow_texture_floor,
+                )
+                keep = [
+                    i
+                    for i, t in zip(keep, _medians(plain, labels, keep), strict=True)
+                    if t <= limit
+                ]
+            if keep:
+                chosen = np.zeros(count + 1, bool)
+                chosen[keep] = True
+                peeled = chosen[labels]
+                # The shadow's rim against the garment fails the softness test (the
+                # garment's edge is steep there): grow the peeled parts over it.
+                coloured = shadow_colour & ~peeled
+                for _ in range(px(tuning.shadow_rim)):
+                    grown = cv2.dilate(peeled.astype(np.uint8), _disk(1)) > 0
+                    peeled |= grown & coloured
+                mask = _shape(evidence & ~peeled, radius)
+                shadow = float(peeled.sum()) / first_area
+
+    area = float(mask.mean())
+    band = _band(height, width, max(2, round(border * min(height, width))))
+    touches = float(mask[band].mean())
+    if area < tuning.min_area:
+        raise AnnotationRejected(
+            "empty_mask",
+            f"nothing stands out from the backdrop (RGB {backdrop.colour}) in this {size} "
+            f"image: the garment covers {area:.2%} (at least {tuning.min_area:.1%}); "
+            "a blank image, or a garment the colour of the backdrop",
+        )
+    if area > tuning.max_area:
+        raise AnnotationRejected(
+            "mask_fills_image",
+            f"the garment mask covers {area:.0%} of this {size} image (at most "
+            f"{tuning.max_area:.0%}): no backdrop left around it",
+        )
+    if touches > tuning.max_border_touch:
+        raise AnnotationRejected(
+            "no_backdrop",
+            f"the 'garment' runs into {touches:.0%} of the image border (at most "
+            f"{tuning.max_border_touch:.0%}): the photo is not one garment on a plain "
+            "backdrop",
+        )
+    return ClothMaskResult(
+        mask=mask, backdrop=backdrop, tolerance=threshold, shadow=shadow, touches_border=touches
+    )
+
+
+class BackgroundClothMask:
+    """Garment masks of product photos on a plain backdrop, without a model (module
+    docstring). Params: `cloth_mask.background` (border, tolerance, smooth)."""
+
+    name = "background"
+
+    def __init__(self, kind: str = "cloth_mask", section: Any = None, tuning: Tuning = TUNING):
+        if kind != "cloth_mask":
+            raise ValueError(f"BackgroundClothMask produces cloth_mask annotations, not {kind!r}")
+        self.kind = kind
+        self.outputs = KIND_OUTPUTS[kind]
+        params = getattr(section, "background", None)
+        self.border = float(getattr(params, "border", 0.02))
+        self.tolerance = float(getattr(params, "tolerance", 0.0))
+        self.smooth = float(getattr(params, "smooth", 0.004))
+        if not 0 < self.border < 0.5:
+            raise ValueError(
+                f"cloth_mask.background.border = {self.border}: a fraction of the shorter "
+                "side in (0, 0.5), e.g. 0.02"
+            )
+        if self.tolerance < 0 or self.smooth < 0:
+            raise ValueError(
+                "cloth_mask.background.tolerance and .smooth must be >= 0, got "
+                f"{self.tolerance} and {self.smooth}"
+            )
+        self.tuning = tuning
+
+    def fingerprint(self) -> str:
+        return make_fingerprint(
+            self.kind,
+            self.name,
+            {"border": self.border, "tolerance": self.tolerance, "smooth": self.smooth},
+            tuning=self.tuning,
+            version=BACKGROUND_VERSION,
+        )
+
+    def load(self) -> None:
+        """Nothing to load (OpenCV and SciPy are imported on first use)."""
+
+    def annotate(self, item: Item) -> Sample:
+        """The garment mask of `item.rgb`, the garment photo. Raises AnnotationRejected."""
+        check_rgb(item.rgb, item.id)
+        result = background_mask(
+            item.rgb, self.border, self.tolerance, self.smooth, tuning=self.tuning
+        )
+        return Sample(
+            id=item.id,
+            split=item.split,
+            cloth_mask=result.mask,
+            provenance=result.provenance(),
+        )
+
+
+# --- rembg ---------------------------------------------------------------------------------
+
+SESSIONS = ("u2net_custom", "dis_custom", "u2net_cloth_seg")
+"""The rembg session kinds this backend can drive from a local model file."""
+
+_SIZE_SESSION = {320: "u2net_custom", 1024: "dis_custom", 768: "u2net_cloth_seg"}
+
+
+def _dims(value_info: Any) -> list[int | None]:
+    return [
+        d.dim_value if d.HasField("dim_value") else None
+        for d in value_info.type.tensor_type.shape.dim
+    ]
+
+
+def detect_session(path: str | Path) -> str:
+    """The rembg session kind for an .onnx file, from its signature or else its name.
+
+    A fixed input of 320 (u2net, u2netp, silueta) -> `u2net_custom`; 1024 (IS-Net, BEN)
+    -> `dis_custom`; a 4-channel output (768 input) -> `u2net_cloth_seg`. With dynamic
+    sizes the file name decides (`cloth`, `isnet`/`dis`/`ben`, else u2net). Raises
+    MissingWeights for a model none of these sessions can feed.
+    """
+    import onnx
+
+    path = Path(path)
+    try:
+        graph = onnx.load(str(path), load_external_data=False).graph
+    except Exception as exc:  # onnx raises its own DecodeError and friends
+        raise MissingWeights(
+            f"{_MODEL_KEY} = {str(path)!r} is not a readable ONNX model ({exc}); point it at "
+            f"one of rembg's .onnx files ({_MODELS_URL})"
+        ) from exc
+    initializers = {init.name for init in graph.initializer}
+    inputs = [i for i in graph.input if i.name not in initializers]
+    if not inputs or not graph.output:
+        raise MissingWeights(f"{_MODEL_KEY} = {str(path)!r}: the ONNX graph has no input/output")
+    in_dims = _dims(inputs[0])
+    out_dims = _dims(graph.output[0])
+    channels = out_dims[1] if len(out_dims) == 4 else None
+    side = in_dims[2] if len(in_dims) == 4 and in_dims[2] == in_dims[3] else None
+    if channels == 4:
+        return "u2net_cloth_seg"
+    if channels not in (None, 1):
+        raise MissingWeights(
+            f"{_MODEL_KEY} = {str(path)!r}: its first output has {channels} channels; "
+            "supported are single-mask models (1) and u2net_cloth_seg (4)"
+        )
+    if side is not None:
+        if side in _SIZE_SESSION and _SIZE_SESSION[side] != "u2net_cloth_seg":
+            return _SIZE_SESSION[side]
+        raise MissingWeights(
+            f"{_MODEL_KEY} = {str(path)!r}: input {in_dims}; rembg's custom sessions feed "
+            "320x320 (u2net, u2netp) or 1024x1024 (IS-Net, BEN) single-mask models"
+        )
+    stem = path.stem.lower()
+    if "cloth" in stem:
+        return "u2net_cloth_seg"
+    if re.search(r"isnet|dis|ben", stem):
+        return "dis_custom"
+    return "u2net_custom"
+
+
+class RembgClothMask:
+    """Garment masks from a rembg model in a local .onnx file (`cloth_mask.rembg.model`).
+
+    `post_process` applies rembg's mask post-processing (opening + blur); the mask is the
+    model's output at >= 50 %. Raises MissingWeights when the key is empty or the file
+    is missing.
+    """
+
+    name = "rembg"
+
+    def __init__(self, kind: str = "cloth_mask", section: Any = None):
+        if kind != "cloth_mask":
+            raise ValueError(f"RembgClothMask produces cloth_mask annotations, not {kind!r}")
+        self.kind = kind
+        self.outputs = KIND_OUTPUTS[kind]
+        params = getattr(section, "rembg", None)
+        model = str(getattr(params, "model", "") or "")
+        self.post_process = bool(getattr(params, "post_process", True))
+        if not model:
+            raise MissingWeights(
+                f"cloth_mask.backend is rembg but {_MODEL_KEY} is empty in params.yaml; set "
+                f"it to a local rembg model (u2net.onnx, u2netp.onnx, isnet-general-use.onnx "
+                f"or u2net_cloth_seg.onnx from {_MODELS_URL}), or set cloth_mask.backend to "
+                "background"
+            )
+        path = Path(model).expanduser()
+        if not path.is_file():
+            raise MissingWeights(
+                f"{_MODEL_KEY} = {model!r}: {path} is not a file; download the model "
+                f"({_MODELS_URL}) and fix params.yaml"
+            )
+        self.model = path
+        self.session_kind: str | None = None
+        self._session = None
+        self._digest: str | None = None
+
+    def fingerprint(self) -> str:
+        if self._digest is None:
+            self._digest = digest_file(self.model)
+        try:
+            rembg_version = metadata.version("rembg")
+        except metadata.PackageNotFoundError:
+            rembg_version = "absent"
+        return make_fingerprint(
+            self.kind,
+            self.name,
+            {"weights": self._digest, "post_process": self.post_process},
+            rembg=rembg_version,
+            version=REMBG_VERSION,
+        )
+
+    def load(self) -> None:
+        """Open one rembg session on the model (CUDA when onnxruntime has it, else CPU)."""
+        if self._session is not None:
+            return
+        import onnxruntime as ort
+        from rembg import new_session
+        from rembg.sessions.u2net_cloth_seg import Unet2ClothSession
+
+        kind = detect_session(self.model)
+        providers = ["CPUExecutionProvider"]
+        if "CUDAExecutionProvider" in ort.get_available_providers():
+            providers.insert(0, "CUDAExecutionProvider")
+        path = str(self.model.resolve())
+        if kind == "u2net_cloth_seg":
+            # rembg has no custom session for it: its class downloads to a fixed place, so
+            # a subclass hands it the local file instead.
+            class LocalClothSeg(Unet2ClothSession):
+                @classmethod
+                def download_models(cls, *args: Any, **kwargs: Any) -> str:
+                    return path
+
+            self._session = LocalClothSeg(kind, ort.SessionOptions(), providers=providers)
+        else:
+            self._session = new_session(kind, model_path=path, providers=providers)
+        self.session_kind = kind
+
+    def annotate(self, item: Item) -> Sample:
+        """The garment mask of `item.rgb`. Rejects `empty_mask` / `mask_fills_image`."""
+        from PIL import Image
+        from rembg import remove
+
+        rgb = check_rgb(item.rgb, item.id)
+        self.load()
+        height, width = rgb.shape[:2]
+        with np.errstate(invalid="ignore", divide="ignore"):  # a flat output divides 0 by 0
+            out = remove(
+                Image.fromarray(rgb),
+                session=self._session,
+                only_mask=True,
+                post_process_mask=self.post_process,
+            )
+        grey = np.asarray(out.convert("L") if hasattr(out, "convert") else out)
+        if grey.shape[0] == 3 * height and self.session_kind == "u2net_cloth_seg":
+            # upper, lower and full-body class masks, stacked vertically by rembg
+            grey = grey.reshape(3, height, width).max(axis=0)
+        if grey.shape != (height, width):
+            raise RuntimeError(
+                f"{item.id}: rembg returned a {grey.shape} mask for a {width}x{height} image"
+            )
+        mask = grey >= 128
+        area = float(mask.mean())
+        if area < TUNING.min_area:
+            raise AnnotationRejected(
+                "empty_mask",
+                f"rembg ({self.model.name}) found no garment in {item.id}: mask covers "
+                f"{area:.2%} of the image",
+            )
+        if area > TUNING.max_area:
+            raise AnnotationRejected(
+                "mask_fills_image",
+                f"rembg ({self.model.name}) marked {area:.0%} of {item.id} as garment",
+            )
+        return Sample(
+            id=item.id,
+            split=item.split,
+            cloth_mask=mask,
+            provenance={
+                "session": self.session_kind,
+                "model": self.model.name,
+                "area": round(area, 4),
+            },
+        )
