@@ -12,9 +12,8 @@ from pathlib import Path
 
 from stages.common import params_or_exit, stage_args, write_metrics
 from vton.annotate.base import KIND_OUTPUTS, MissingWeights
-from vton.annotate.items import dataset_dest, dataset_items
-from vton.annotate.runner import AnnotationFailed, run
-from vton.layout import SPLITS, Layout
+from vton.annotate.items import annotate_dataset
+from vton.annotate.runner import AnnotationFailed
 
 
 def main() -> None:
@@ -27,22 +26,8 @@ def main() -> None:
         ("--report-dir", {"type": Path, "required": True}),
     )
     params = params_or_exit(args.params)
-    dataset = Layout(args.dataset)
-    for split in SPLITS:  # every output folder exists, even when a split has no samples
-        for kind_name in KIND_OUTPUTS[args.kind]:
-            dataset.folder(split, kind_name).mkdir(parents=True, exist_ok=True)
     try:
-        summary = run(
-            args.kind,
-            getattr(params, args.kind),
-            dataset_items(args.kind, dataset, Layout(args.reference)),
-            dataset_dest(dataset),
-            Path(params.annotate.cache_dir),
-            workers=params.annotate.workers,
-            max_reject_rate=params.annotate.max_reject_rate,
-            rejects_path=args.report_dir / "rejects.jsonl",
-            log_path=args.report_dir / "log.jsonl",
-        )
+        summary = annotate_dataset(args.kind, params, args.dataset, args.reference, args.report_dir)
     except (AnnotationFailed, MissingWeights) as exc:
         sys.exit(f"error: {exc}")
     write_metrics(args.metrics, summary)

@@ -25,3 +25,14 @@ def golden() -> Path:
 @pytest.fixture(scope="session")
 def golden_ids(golden: Path) -> list[str]:
     return sorted(p.stem for p in (golden / "test" / "image").glob("*.jpg"))
+
+
+@pytest.fixture(scope="session")
+def prefect_api() -> str:
+    """A real Prefect API server for this test session (Prefect's own test harness, with a
+    temporary database); yields its URL so subprocesses can report to it as well."""
+    from prefect.settings import PREFECT_API_URL
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=120):
+        yield PREFECT_API_URL.value()

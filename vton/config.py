@@ -92,6 +92,11 @@ class Annotate:
     workers: int = 2  # worker processes; 0 runs in this process
     cache_dir: str = ".cache/vton/annotate"  # content-addressed results, outside DVC outputs
     max_reject_rate: float = 0.2  # a stage fails when more samples than this are rejected
+    # The Prefect flow (flows/annotate.py): "" runs on local worker processes; a scheduler
+    # address (tcp://host:8786) runs on that Dask cluster; "local" starts a LocalCluster.
+    # VTON_DASK_ADDRESS in the environment overrides it.
+    dask_address: str = ""
+    batch: int = 8  # items per Prefect task (a task loads the model once per worker)
 
 
 @dataclass(frozen=True)

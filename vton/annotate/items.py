@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
-from vton.annotate.base import EXTRA_INPUTS, INPUT_KIND
-from vton.annotate.runner import WorkItem
+from vton.annotate.base import EXTRA_INPUTS, INPUT_KIND, KIND_OUTPUTS
+from vton.annotate.runner import Executor, WorkItem, run
 from vton.layout import KINDS, SPLITS, Layout
 from vton.sources.folder import sample_id
 
@@ -55,4 +56,40 @@ def folder_dest(out: Path) -> Dest:
     """Outputs under OUT/<the layout's folder of the kind>/ID<suffix>, without splits."""
     return lambda kind_name, item: (
         Path(out) / KINDS[kind_name].folder / f"{item.id}{KINDS[kind_name].suffix}"
+    )
+
+
+def annotate_dataset(
+    kind: str,
+    params: Any,
+    dataset: Path,
+    reference: Path,
+    report_dir: Path,
+    *,
+    execute: Executor | None = None,
+    progress: bool = True,
+) -> dict:
+    """Annotate every sample of the dataset at `dataset` with the `kind` backend `params`
+    (a `vton.config.Params`) configures: the DVC stage and the Prefect flow both call this.
+
+    Writes the kind's files into the dataset, `rejects.jsonl` and `log.jsonl` into
+    `report_dir`; returns the summary. `execute` runs the uncached items elsewhere (see
+    `vton.annotate.runner.run`). Raises AnnotationFailed / MissingWeights like `run`.
+    """
+    layout = Layout(dataset)
+    for split in SPLITS:  # every output folder exists, even when a split has no samples
+        for kind_name in KIND_OUTPUTS[kind]:
+            layout.folder(split, kind_name).mkdir(parents=True, exist_ok=True)
+    return run(
+        kind,
+        getattr(params, kind),
+        dataset_items(kind, layout, Layout(reference)),
+        dataset_dest(layout),
+        Path(params.annotate.cache_dir),
+        workers=params.annotate.workers,
+        max_reject_rate=params.annotate.max_reject_rate,
+        rejects_path=Path(report_dir) / "rejects.jsonl",
+        log_path=Path(report_dir) / "log.jsonl",
+        progress=progress,
+        execute=execute,
     )

@@ -8,7 +8,9 @@ into place, then its files are published to the destination atomically. So a run
 killed resumes where it stopped, never leaves a partial file, and re-running after adding
 images annotates only the new ones.
 
-The Prefect flow calls `process_item` and `publish` itself to run items on other workers.
+The Prefect flow (`flows/annotate.py`) runs the same `run` with another executor: it hands
+the items to annotate to `annotate_batch` on Prefect task-runner workers (local processes or
+a Dask cluster), so its cache, outputs, rejects and summary are those of the DVC stage.
 """
 
 from __future__ import annotations
@@ -32,6 +34,9 @@ from vton.annotate.base import AnnotationRejected, Annotator, Item, MissingWeigh
 from vton.formats.images import ImageRejected, load_photo
 from vton.layout import KINDS, write_jsonl
 from vton.sources.writer import copy_atomic, write_kinds
+
+Executor = Callable[[list["WorkItem"]], Iterable["Outcome"]]
+"""Annotates the items missing from the cache into it; yields one Outcome per item."""
 
 SPAWN_MIN_PER_WORKER = 4
 """Worker processes are started only when there are at least this many images per worker."""
@@ -195,6 +200,27 @@ def _work(item: WorkItem) -> Outcome:
     return process_item(_WORKER["annotator"], item, _WORKER["cache_dir"], _WORKER["fingerprint"])
 
 
+_LOADED: dict[tuple[str, str], Annotator] = {}
+
+
+def annotate_batch(
+    kind: str, section: Any, items: Sequence[WorkItem], cache_dir: Path
+) -> list[Outcome]:
+    """Annotate `items` into the cache in this process (a task on a remote worker).
+
+    The annotator is built and loaded once per process and per fingerprint, then kept: a
+    worker that runs many batches loads its model once.
+    """
+    annotator = create_annotator(kind, section)
+    fingerprint = annotator.fingerprint()
+    key = (kind, fingerprint)
+    if key not in _LOADED:
+        os.environ.setdefault("OMP_NUM_THREADS", "1")
+        annotator.load()
+        _LOADED[key] = annotator
+    return [process_item(_LOADED[key], item, Path(cache_dir), fingerprint) for item in items]
+
+
 # --- a whole run ----------------------------------------------------------------------------
 
 
@@ -210,6 +236,7 @@ def run(
     rejects_path: Path | None = None,
     log_path: Path | None = None,
     progress: bool = True,
+    execute: Executor | None = None,
 ) -> dict:
     """Annotate `items` with the `kind` backend that `section` configures.
 
@@ -218,7 +245,8 @@ def run(
     not, and the annotator's notes such as how many people it saw) and returns a flat
     summary for DVC metrics. Raises AnnotationFailed (after writing everything) when the
     reject rate passes `max_reject_rate`; MissingWeights when the backend has no weights
-    configured.
+    configured. `execute(todo)` annotates the items not in the cache into it and yields their
+    Outcomes (default: worker processes of this machine, `workers` of them).
     """
     items = list(items)
     annotator = create_annotator(kind, section)  # fails fast on a missing weights path
@@ -241,7 +269,11 @@ def run(
                disable=not progress, initial=len(outcomes))  # fmt: skip
     model_start = time.perf_counter()
     if todo:
-        for outcome in _annotate(kind, section, annotator, todo, cache_dir, fingerprint, workers):
+        if execute is None:
+            produced = _annotate(kind, section, annotator, todo, cache_dir, fingerprint, workers)
+        else:
+            produced = execute(todo)
+        for outcome in produced:
             outcomes[outcome.id] = outcome
             bar.update()
     model_seconds = time.perf_counter() - model_start
@@ -313,6 +345,7 @@ __all__ = [
     "MissingWeights",
     "Outcome",
     "WorkItem",
+    "annotate_batch",
     "entry_dir",
     "input_digest",
     "process_item",
