@@ -1,0 +1,267 @@
+"""Drop-in exports of a dataset for the peer codebases' loaders (`vton export`, stage `export`).
+
+Flavours (`vton.layout.FLAVORS`):
+
+- `hr-viton`: our layout as it is (HR-VITON, StableVITON, IDM-VTON and CatVTON read it):
+  every kind and the pairs files, byte for byte.
+- `viton-hd`: the original VITON-HD loader's folder names (`image-parse`, `openpose-json`,
+  `openpose-img`) and only the six kinds it reads (`VITON_HD_FOLDERS`); same file formats.
+
+In both, `test_pairs.txt` is the unpaired list, as in the VITON-HD release: these loaders
+take the paired garment from the person's own file name and the unpaired one from the second
+column of `test_pairs.txt` (ours lists the paired garment there). `train_pairs.txt` stays
+paired; `test_pairs_unpaired.txt` is there too.
+- `dresscode`: one DressCode category folder (`DressCodeLayout`): photos byte for byte as
+  `images/ID_0.jpg` / `ID_1.jpg`; keypoints, label maps, DensePose ids, garment masks and
+  skeletons converted by the format modules; DressCode's pairs files per category and at the
+  root. Ids lose their "_" (`dresscode_id`); `vton_ids.csv` maps them back.
+
+What a `dresscode` export cannot carry: the agnostic kinds (DressCode's loaders build their
+own masks from the label map), the parse labels DressCode has no id for (glove, coat, socks,
+neck; see `VITON_TO_DRESSCODE`), BODY_25's mid-hip and feet (COCO-18 has none) and the face
+and hand keypoints of an OpenPose document (DressCode stores the body only), our unpaired
+train list (DressCode has none), and
+DensePose UV (`_5_uv.npz`: our DensePose kind holds part ids only, so none is written and
+the loaders' `dense_uv` output is unavailable).
+
+Files already in the flavour's format are hard-linked where the filesystem allows and copied
+otherwise. The export is built in a hidden sibling folder and moved into place at the end:
+OUT is either the previous export or the complete new one, never half of one.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+from collections import Counter
+from contextlib import contextmanager
+from pathlib import Path
+
+from tqdm import tqdm
+
+from vton.formats import densepose, labels, masks, openpose
+from vton.formats.images import image_size, link_or_copy, write_jpeg
+from vton.layout import (
+    DRESSCODE_CATEGORIES,
+    DRESSCODE_OF_KIND,
+    FLAVORS,
+    SPLITS,
+    DressCodeLayout,
+    Layout,
+    dresscode_id,
+    read_pairs,
+    write_dresscode_pairs,
+    write_ids_map,
+)
+
+
+class ExportError(RuntimeError):
+    """The dataset cannot be written in the asked flavour; the message says why."""
+
+
+def export(
+    dataset: Path,
+    out: Path,
+    flavor: str = "hr-viton",
+    category: str = "upper_body",
+    progress: bool = True,
+) -> dict:
+    """Write the dataset at `dataset` (our layout) to `out` in `flavor`; returns flat metrics.
+
+    `category` names the DressCode category folder (`dresscode` only). Replaces `out`.
+    """
+    dataset, out = Path(dataset), Path(out)
+    if flavor not in FLAVORS:
+        raise ValueError(f"flavor must be one of {', '.join(FLAVORS)}, got {flavor!r}")
+    if category not in DRESSCODE_CATEGORIES:
+        raise ValueError(f"category must be one of {DRESSCODE_CATEGORIES}, got {category!r}")
+    source = Layout(dataset)
+    if not source.splits_present():
+        raise FileNotFoundError(
+            f"{dataset} holds no train/ or test/ folder: give the root of a dataset in our "
+            "layout (what `vton ingest` writes)"
+        )
+    if out.resolve() == dataset.resolve() or dataset.resolve() in out.resolve().parents:
+        raise ValueError(f"export folder {out} must lie outside the dataset {dataset}")
+    start = time.perf_counter()
+    counts: Counter[str] = Counter()
+    with _staging(out) as tmp:
+        if flavor == "dresscode":
+            left_out = _export_dresscode(source, DressCodeLayout(tmp), category, counts, progress)
+        else:
+            left_out = _export_viton(source, Layout(tmp, flavor=flavor), counts, progress)
+    seconds = time.perf_counter() - start
+    summary: dict = {"flavor": flavor}
+    if flavor == "dresscode":
+        summary["category"] = category
+    summary.update(
+        {
+            "samples": counts["samples"],
+            "train": counts["train"],
+            "test": counts["test"],
+            "files": counts["linked"] + counts["copied"] + counts["converted"],
+            "linked": counts["linked"],
+            "copied": counts["copied"],
+            "converted": counts["converted"],
+            "kinds_left_out": ",".join(sorted(left_out)),
+            "seconds": round(seconds, 3),
+        }
+    )
+    return summary
+
+
+@contextmanager
+def _staging(out: Path):
+    """A fresh hidden folder beside `out` that replaces `out` when the block succeeds."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    for stale in (
+        *out.parent.glob(f".{out.name}.export-*"),
+        *out.parent.glob(f".{out.name}.old-*"),
+    ):
+        if not _alive(stale.name.rsplit("-", 1)[-1]):  # left by an export that was killed
+            shutil.rmtree(stale, ignore_errors=True)
+    tmp = out.parent / f".{out.name}.export-{os.getpid()}"
+    old = out.parent / f".{out.name}.old-{os.getpid()}"
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir()
+    try:
+        yield tmp
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    if out.exists():
+        out.rename(old)
+    tmp.rename(out)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def _alive(pid: str) -> bool:
+    """Whether `pid` (text) names a running process."""
+    try:
+        os.kill(int(pid), 0)
+    except (ValueError, ProcessLookupError):
+        return False
+    except PermissionError:  # it runs, as another user
+        return True
+    return True
+
+
+def _put(src: Path, dst: Path, counts: Counter) -> None:
+    counts["linked" if link_or_copy(src, dst) else "copied"] += 1
+
+
+def _export_viton(source: Layout, target: Layout, counts: Counter, progress: bool) -> set[str]:
+    """Every file of the kinds `target`'s flavour has, by link or copy; returns the kinds
+    left out."""
+    left_out: set[str] = set()
+    for split in source.splits_present():
+        present = source.kinds_present(split)
+        kinds = [k for k in present if k in target.kind_names]
+        left_out |= set(present) - set(kinds)
+        ids = source.ids(split)
+        for kind_name in kinds:  # folders exist even when empty, as in the source
+            target.folder(split, kind_name).mkdir(parents=True, exist_ok=True)
+        for sid in tqdm(ids, desc=f"export {target.flavor} {split}", disable=not progress):
+            for kind_name in kinds:
+                path = source.path(split, kind_name, sid)
+                if path.exists():
+                    _put(path, target.path(split, kind_name, sid), counts)
+            counts["samples"] += 1
+            counts[split] += 1
+        for unpaired in (False, True):
+            pairs = source.pairs_path(split, unpaired)
+            if split == "test" and not unpaired and source.pairs_path(split, True).exists():
+                # The loaders take the paired garment from the person's own id and the
+                # unpaired one from the second column of test_pairs.txt: as in the VITON-HD
+                # release, that file holds the unpaired list.
+                pairs = source.pairs_path(split, True)
+            if pairs.exists():
+                _put(pairs, target.pairs_path(split, unpaired), counts)
+    return left_out
+
+
+def _export_dresscode(
+    source: Layout, target: DressCodeLayout, category: str, counts: Counter, progress: bool
+) -> set[str]:
+    """One DressCode category folder from every split; returns the kinds left out."""
+    names: dict[str, str] = {}  # DressCode id -> our id
+    left_out: set[str] = set()
+    work = [(split, sid) for split in source.splits_present() for sid in source.ids(split)]
+    for split, sid in work:
+        dc = dresscode_id(sid)
+        if dc in names:
+            raise ExportError(
+                f"samples {names[dc]!r} and {split}/{sid!r} both become DressCode id {dc!r} "
+                "(DressCode keeps every split in one images/ folder and its ids hold no '_'); "
+                "rename one of them in the dataset"
+            )
+        names[dc] = sid
+    for split in source.splits_present():
+        left_out |= {k for k in source.kinds_present(split) if k not in DRESSCODE_OF_KIND}
+    for split, sid in tqdm(work, desc=f"export dresscode {category}", disable=not progress):
+        _dresscode_sample(source, target, category, split, sid, counts)
+        counts["samples"] += 1
+        counts[split] += 1
+    for split in SPLITS:
+        if split not in source.splits_present():
+            continue
+        for unpaired in (False, True) if split == "test" else (False,):
+            path = source.pairs_path(split, unpaired)
+            if not path.exists():
+                continue
+            pairs = [(dresscode_id(p), dresscode_id(c)) for p, c in read_pairs(path)]
+            for folder in (category, None):  # the category's file and the root's (all)
+                write_dresscode_pairs(target.pairs_path(split, unpaired, folder), pairs)
+                counts["converted"] += 1
+    write_ids_map(target.ids_map_path, names)
+    return left_out
+
+
+def _dresscode_sample(
+    source: Layout,
+    target: DressCodeLayout,
+    category: str,
+    split: str,
+    sid: str,
+    counts: Counter,
+) -> None:
+    dc = dresscode_id(sid)
+
+    def src(kind_name: str) -> Path | None:
+        path = source.path(split, kind_name, sid)
+        return path if path.exists() else None
+
+    def dst(file_name: str) -> Path:
+        path = target.path(category, file_name, dc)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        counts["converted"] += 1
+        return path
+
+    image = source.path(split, "image", sid)
+    height, width = image_size(image)
+    _put(image, target.path(category, "image", dc), counts)
+    if cloth := src("cloth"):
+        _put(cloth, target.path(category, "cloth", dc), counts)
+    body = None
+    if pose := src("pose_json"):
+        body = openpose.read_keypoints(pose)
+        openpose.write_dresscode_keypoints(dst("keypoints"), body, height, width)
+        write_jpeg(dst("skeleton"), openpose.render_coco18(body, height, width))
+    if parse := src("parse"):
+        ids = labels.from_viton(labels.read_parse(parse), "dresscode", _midline(body))
+        labels.write_label_map(dst("label_map"), ids, "dresscode")
+    if dense := src("densepose"):
+        densepose.write_part_ids(dst("dense"), densepose.read_densepose(dense))
+    if mask := src("cloth_mask"):
+        masks.write_mask(dst("mask"), masks.read_mask(mask))
+
+
+def _midline(body) -> float | None:
+    """The body's vertical midline (neck, else mid-hip x) for sided labels; None: unknown."""
+    if body is None:
+        return None
+    for point in (openpose.Body25.NECK, openpose.Body25.MID_HIP):
+        if body[point, 2] > 0:
+            return float(body[point, 0])
+    return None
