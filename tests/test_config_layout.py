@@ -28,7 +28,7 @@ def test_project_params_load():
         ({"base": {"height": True}}, r"base\.height: expected int"),
         (
             {"data": {"source": "web"}},
-            r"data\.source: must be one of \['sample', 'vitonhd', 'folder'\]",
+            r"data\.source: must be one of \['sample', 'vitonhd', 'folder', ",
         ),
         ({"data": {"sample": {"n_train": 3, "n_tset": 1}}}, r"data\.sample\.n_tset"),
         ({"data": {"vitonhd": {"splits": "test"}}}, r"data\.vitonhd\.splits: expected a list"),

@@ -40,6 +40,8 @@ def make_project(root: Path, n_train: int, n_test: int) -> Path:
         shutil.copytree(PROJECT / name, root / name, ignore=ignore)
     for name in ("dvc.yaml", ".dvcignore", ".gitignore"):
         shutil.copy(PROJECT / name, root / name)
+    (root / "data" / "raw").mkdir(parents=True)  # the ingest stage's dep (dvc-added raw data)
+    shutil.copy(PROJECT / "data" / "raw" / ".gitkeep", root / "data" / "raw" / ".gitkeep")
     params = yaml.safe_load((PROJECT / "params.yaml").read_text())
     params["data"]["sample"].update(n_train=n_train, n_test=n_test)
     for kind, backend in BACKENDS.items():
@@ -74,9 +76,9 @@ def staged(tmp_path_factory) -> Path:
 
 
 def test_dask_flow_is_byte_identical_to_the_dvc_stages(staged, tmp_path, prefect_api):
-    from flows.annotate import annotate_flow, run_flow, task_runner
     from prefect_dask import DaskTaskRunner
 
+    from flows.annotate import annotate_flow, run_flow, task_runner
     from vton.config import load_params
 
     flowed = tmp_path / "flowed"
@@ -149,7 +151,9 @@ def test_a_killed_flow_resumes_without_redoing_or_partial_files(tmp_path, prefec
     assert summary["written"] + summary["rejects"] == 24
     log = [json.loads(line) for line in (root / "data/annotate/parse/log.jsonl").open()]
     assert sum(r["cached"] for r in log) == summary["cached"]
-    assert len(list((dataset / "train" / "image-parse-v3").glob("*.png"))) + len(
-        list((dataset / "test" / "image-parse-v3").glob("*.png"))
-    ) == summary["written"]
+    assert (
+        len(list((dataset / "train" / "image-parse-v3").glob("*.png")))
+        + len(list((dataset / "test" / "image-parse-v3").glob("*.png")))
+        == summary["written"]
+    )
     assert not [p for p in dataset.rglob("*") if p.is_file() and p.name.startswith(".")]

@@ -18,6 +18,12 @@ from vton.layout import KINDS, Layout, read_pairs
 
 PROJECT = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.slow
+TINY_TRAIN = {
+    "device": "cpu",
+    "data": {"height": 64, "width": 48, "workers": 0, "augment": True},
+    "gmm": {"steps": 4, "width": 4, "levels": 3, "grid": 3, "sample_every": 2},
+    "tom": {"steps": 4, "width": 4, "depth": 3, "sample_every": 2},
+}
 
 
 def run(cwd: Path, *cmd: str) -> str:
@@ -48,9 +54,13 @@ def repo(tmp_path: Path) -> Path:
         shutil.copytree(PROJECT / name, root / name, ignore=ignore)
     for name in ("dvc.yaml", ".dvcignore", ".gitignore"):
         shutil.copy(PROJECT / name, root / name)
+    (root / "data" / "raw").mkdir(parents=True)  # the ingest stage's dep (dvc-added raw data)
+    shutil.copy(PROJECT / "data" / "raw" / ".gitkeep", root / "data" / "raw" / ".gitkeep")
     params = yaml.safe_load((PROJECT / "params.yaml").read_text())
     params["base"].update(height=64, width=48)
     params["data"]["sample"].update(n_train=4, n_test=2)
+    for key, value in TINY_TRAIN.items():  # train_gmm, train_tom, evaluate in seconds
+        params["train"][key] = params["train"][key] | value if isinstance(value, dict) else value
     (root / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     run(root, "git", "init", "-q", "-b", "main")
     run(root, "dvc", "init", "-q")

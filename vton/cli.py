@@ -131,6 +131,14 @@ def cmd_fidelity(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_export(args: argparse.Namespace) -> int:
+    from vton.export import export
+
+    summary = export(args.dataset, args.out, flavor=args.flavor, category=args.category)
+    print(json.dumps(summary, indent=2))
+    return 0
+
+
 def cmd_labels(args: argparse.Namespace) -> int:
     from vton.formats.labels import LABEL_SETS
 
@@ -152,12 +160,57 @@ def cmd_labels(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_scrape(args: argparse.Namespace) -> int:
+    from scraper.run import run_crawl
+
+    summary = run_crawl(args.site, args.out, args.start_url, log_level=args.log_level)
+    counts = {k: v for k, v in summary.items() if not isinstance(v, list)}
+    print(json.dumps(counts, indent=2, sort_keys=True))
+    print(f"details (every refusal and duplicate): {args.out / 'crawl.json'}")
+    return 0
+
+
 def cmd_pose_convert(args: argparse.Namespace) -> int:
     from vton.formats import openpose
 
     body = openpose.read_keypoints(args.input)
     openpose.write_keypoints(args.output, body, coco18=args.to == "coco18")
     print(f"{args.input} -> {args.output} ({args.to})")
+    return 0
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from vton.config import load_params
+    from vton.train import train_gmm, train_tom
+
+    params = load_params(args.params)
+    where = {"checkpoints": args.checkpoints, "live_dir": args.live, "samples_dir": args.samples}
+    if args.model == "gmm":
+        summary = train_gmm(params, args.dataset, args.out, **where)
+    else:
+        if args.gmm is None:
+            raise ValueError("vton train tom needs --gmm DIR, the trained GMM directory")
+        summary = train_tom(params, args.dataset, args.gmm, args.out, **where)
+    print(json.dumps(summary, indent=2))
+    return 0
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    from vton.config import load_params
+    from vton.evaluate import beats_baselines, evaluate
+    from vton.train import train_size
+
+    params = load_params(args.params)
+    out = args.out
+    out.mkdir(parents=True, exist_ok=True)
+    result = evaluate(
+        params, args.dataset, args.gmm, args.tom, size=train_size(params, args.dataset),
+        results_dir=out / "results", scores_path=out / "scores.csv",
+        grid_path=out / "grid.png", unpaired_grid_path=out / "grid_unpaired.png",
+    )  # fmt: skip
+    result |= {k: int(v) for k, v in beats_baselines(result).items()}
+    (out / "metrics.json").write_text(json.dumps(result, indent=2, sort_keys=True) + "\n")
+    print(json.dumps(result, indent=2, sort_keys=True))
     return 0
 
 
@@ -231,15 +284,84 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", type=Path, help="also write the scores here (for DVC metrics)")
     p.set_defaults(func=cmd_fidelity)
 
+    p = sub.add_parser(
+        "export",
+        help="write a dataset in the layout a peer codebase reads (hr-viton, viton-hd, dresscode)",
+        description="Write DATASET (our layout) to OUT for a peer codebase's loader: hard links "
+        "where the filesystem allows, copies otherwise; OUT is replaced at the end, whole.",
+    )
+    p.add_argument("dataset", type=Path, help="dataset root in our layout")
+    p.add_argument("out", type=Path, help="folder to write (replaced)")
+    from vton.layout import DRESSCODE_CATEGORIES, FLAVORS
+
+    p.add_argument("--flavor", choices=FLAVORS, default="hr-viton")
+    p.add_argument(
+        "--category",
+        choices=DRESSCODE_CATEGORIES,
+        default="upper_body",
+        help="DressCode category folder (dresscode only)",
+    )
+    p.set_defaults(func=cmd_export)
+
     p = sub.add_parser("labels", help="print a label set and its mapping to VITON-HD ids")
-    p.add_argument("set", nargs="?", help="lip, atr, human_parse_24, fashn or viton (default all)")
+    p.add_argument("set", nargs="?", help="a label set name (default all)")
     p.set_defaults(func=cmd_labels)
+
+    p = sub.add_parser(
+        "scrape",
+        help="crawl a shop (a site spec) into a scraped folder: images + items.jsonl",
+        description="Crawl the shop a site spec describes (robots.txt obeyed, throttled, "
+        "allowed domains only). A second crawl into the same folder adds only new products. "
+        "The folder is the `scraped` source (data.scraped.root).",
+    )
+    p.add_argument("site", help="spec name in scraper/sites/ (e.g. example-shop) or a YAML path")
+    p.add_argument(
+        "--out", type=Path, required=True, help="the scraped folder, e.g. data/raw/scraped"
+    )
+    p.add_argument(
+        "--start-url",
+        action="append",
+        help="start from this listing page instead of the spec's start_urls (repeatable)",
+    )
+    p.add_argument("--log-level", default="INFO", help="scrapy log level (default INFO)")
+    p.set_defaults(func=cmd_scrape)
 
     p = sub.add_parser("pose-convert", help="convert OpenPose JSON between BODY_25 and COCO-18")
     p.add_argument("input", type=Path)
     p.add_argument("output", type=Path)
     p.add_argument("--to", choices=("body25", "coco18"), default="body25")
     p.set_defaults(func=cmd_pose_convert)
+
+    p = sub.add_parser(
+        "train",
+        help="train the GMM or the TOM on a dataset (params: train.*)",
+        description="Train one model (CUDA when present). For DDP run it under torchrun: "
+        "torchrun --nproc-per-node 2 -m vton.cli train gmm ...",
+    )
+    p.add_argument("model", choices=("gmm", "tom"))
+    p.add_argument("--dataset", type=Path, required=True, help="VITON-HD-layout root")
+    p.add_argument("--out", type=Path, required=True, help="model directory to write")
+    p.add_argument("--gmm", type=Path, help="trained GMM directory (for tom)")
+    p.add_argument("--params", type=Path, default=Path("params.yaml"))
+    p.add_argument("--checkpoints", type=Path, help="resume state folder (default: none)")
+    p.add_argument("--live", type=Path, help="DVCLive metrics and plots folder")
+    p.add_argument("--samples", type=Path, help="preview grids folder")
+    p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser(
+        "evaluate",
+        help="score trained models and two baselines on the test pairs",
+        description="SSIM, PSNR, L1 (paired) and unpaired scores of GMM+TOM, the pasted-garment "
+        "and agnostic-only baselines; LPIPS and FID/KID with local weights (params: evaluate).",
+    )
+    p.add_argument("--dataset", type=Path, required=True)
+    p.add_argument("--gmm", type=Path, required=True)
+    p.add_argument("--tom", type=Path, required=True)
+    p.add_argument(
+        "--out", type=Path, required=True, help="folder for metrics.json, scores.csv, grids"
+    )
+    p.add_argument("--params", type=Path, default=Path("params.yaml"))
+    p.set_defaults(func=cmd_evaluate)
     return parser
 
 

@@ -11,9 +11,11 @@ import types
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 import yaml
+
+T = TypeVar("T")
 
 
 class ParamsError(ValueError):
@@ -69,12 +71,39 @@ class FolderSource:
 
 
 @dataclass(frozen=True)
+class ScrapedSource:
+    """The scraper's output folder (`vton scrape SITE --out ROOT`): products -> pairs."""
+
+    root: str = ""
+    categories: tuple[str, ...] = ("top", "bottom", "dress")  # products of other ones: rejects
+    test_fraction: float = 0.2  # by product, so all photos of one product share a split
+    # MediaPipe Pose must find one person on each on-model photo and nobody on the flat-lay
+    person_check: bool = True
+    convert: bool = True  # convert CMYK / 16-bit / alpha / EXIF-rotated (else reject them)
+    min_side: int = 32
+    max_pixels: int = 64_000_000
+
+
+@dataclass(frozen=True)
+class DressCodeSource:
+    """Import of a DressCode-layout root (per-category folders; splits from its pairs files)."""
+
+    root: str = ""
+    categories: tuple[str, ...] = ("upper_body", "lower_body", "dresses")  # those to read
+    splits: tuple[str, ...] = ("train", "test")
+    limit: int | None = None  # at most this many samples per category and split
+    reuse: tuple[str, ...] = ("cloth_mask", "parse", "pose_json", "densepose")
+
+
+@dataclass(frozen=True)
 class Data:
-    source: Literal["sample", "vitonhd", "folder"] = "sample"
+    source: Literal["sample", "vitonhd", "folder", "scraped", "dresscode"] = "sample"
     max_reject_rate: float = 0.5
     sample: SampleSource = field(default_factory=SampleSource)
     vitonhd: VitonHDSource = field(default_factory=VitonHDSource)
     folder: FolderSource = field(default_factory=FolderSource)
+    scraped: ScrapedSource = field(default_factory=ScrapedSource)
+    dresscode: DressCodeSource = field(default_factory=DressCodeSource)
 
 
 @dataclass(frozen=True)
@@ -177,6 +206,154 @@ class QaParams:
 
 
 @dataclass(frozen=True)
+class ExportParams:
+    """The drop-in export for a peer codebase (`vton.export`, the `export` stage)."""
+
+    flavor: Literal["hr-viton", "viton-hd", "dresscode"] = "hr-viton"
+    category: Literal["upper_body", "lower_body", "dresses"] = "upper_body"  # dresscode only
+
+
+@dataclass(frozen=True)
+class TrainData:
+    """Loading and augmentation shared by both models (`vton.train.data`)."""
+
+    height: int = 0  # training resolution; 0: the dataset's own size
+    width: int = 0
+    workers: int = 2  # DataLoader worker processes; 0 loads in the training process
+    augment: bool = True  # one random affine + colour change per sample, on every kind alike
+    shift: float = 0.04  # max translation, fraction of the side
+    scale: float = 0.05  # max relative zoom in or out
+    rotate: float = 4.0  # max rotation, degrees
+    color: float = 0.1  # max brightness/contrast change (photos and agnostic together)
+    p: float = 0.8  # probability that a sample is augmented at all
+
+
+@dataclass(frozen=True)
+class GmmTrain:
+    """The geometric matching module (`vton.models.gmm`) and its training."""
+
+    steps: int = 400
+    batch_size: int = 4  # the global batch: split across DDP processes
+    lr: float = 1e-3
+    width: int = 16  # channels of the first encoder level (doubles per level)
+    levels: int = 4  # encoder downsamplings: the correlation runs at 1/2**levels
+    grid: int = 5  # thin-plate-spline control points per side
+    lambda_warp: float = 1.0  # L1 of the warped cloth against the cloth on the person
+    lambda_mask: float = 1.0  # L1 of the warped mask against the person's garment region
+    lambda_smooth: float = 0.5  # second differences of the control-point lattice
+    log_every: int = 20
+    sample_every: int = 200  # sample grid image every N steps (0: only at the end)
+    checkpoint_every: int = 200
+
+
+@dataclass(frozen=True)
+class TomTrain:
+    """The try-on generator (`vton.models.tom`), its discriminator and their training."""
+
+    steps: int = 500
+    batch_size: int = 4
+    lr: float = 1e-3
+    width: int = 16  # channels of the first U-Net level (doubles per level, capped at 8x)
+    depth: int = 4  # U-Net downsamplings
+    lambda_l1: float = 1.0
+    lambda_perceptual: float = 1.0  # VGG feature L1 (only with perceptual_weights)
+    lambda_style: float = 10.0  # Gram-matrix L1 on the same features
+    lambda_mask: float = 0.5  # composition mask against the warped cloth mask
+    # A local VGG16/VGG19 state dict in torchvision's key layout (vgg19-dcbb9e9d.pth).
+    # Empty: the perceptual and style terms are off and the run says so.
+    perceptual_weights: str = ""
+    adversarial: bool = False  # LSGAN with a spectral-norm PatchGAN and feature matching
+    lambda_adv: float = 0.1
+    lambda_fm: float = 1.0
+    d_width: int = 32
+    d_layers: int = 3
+    d_lr: float = 1e-3
+    log_every: int = 25
+    sample_every: int = 250
+    checkpoint_every: int = 250
+
+
+@dataclass(frozen=True)
+class Train:
+    device: str = "auto"  # auto (CUDA when present) | cpu | cuda | cuda:N
+    amp: bool = True  # mixed precision (float16 + grad scaling); CUDA only
+    seed: int = 0
+    data: TrainData = field(default_factory=TrainData)
+    gmm: GmmTrain = field(default_factory=GmmTrain)
+    tom: TomTrain = field(default_factory=TomTrain)
+
+
+@dataclass(frozen=True)
+class LpipsParams:
+    backbone: str = ""  # local vgg16 state dict, torchvision keys (vgg16-397923af.pth)
+    linear: str = ""  # local LPIPS linear-layer weights for VGG (the lpips package's vgg.pth)
+
+
+@dataclass(frozen=True)
+class FidParams:
+    # A local TorchScript Inception feature network taking (B, 3, 299, 299) float in
+    # [0, 255] and returning (B, D) features, e.g. inception-2015-12-05.pt (clean-fid).
+    weights: str = ""
+    kid_subset: int = 50  # KID subset size (capped at the number of samples)
+
+
+@dataclass(frozen=True)
+class EvaluateParams:
+    device: str = "auto"
+    batch_size: int = 8
+    grid_samples: int = 8  # rows of the person/cloth/warped/result/truth grid image
+    lpips: LpipsParams = field(default_factory=LpipsParams)
+    fid: FidParams = field(default_factory=FidParams)
+
+
+@dataclass(frozen=True)
+class RefreshParams:
+    """The scheduled refresh (`flows/refresh.py`): scrape, record, reproduce, push."""
+
+    sites: tuple[str, ...] = ()  # spec names in scraper/sites/ (or spec paths)
+    raw: str = "data/raw/scraped"  # the scraped folder, recorded with `dvc add`
+    targets: tuple[str, ...] = ()  # `dvc repro` targets (empty: the whole pipeline)
+    remote: str = ""  # DVC remote to push to ("": the default remote; none set: no push)
+    cron: str = "0 4 * * *"  # when `python -m flows.refresh serve` runs it
+    retries: int = 2  # of the network-facing tasks (scrape, push)
+    retry_delay_s: float = 30.0
+
+
+@dataclass(frozen=True)
+class ServeParams:
+    """The HTTP API (`vton serve`, `vton.infer.api`): limits and the worker pool."""
+
+    host: str = "127.0.0.1"
+    port: int = 8000
+    workers: int = 1  # try-ons run at once; each worker holds its own annotators
+    queue: int = 8  # requests waiting for a worker beyond those; more get 503
+    max_upload_mb: float = 10.0  # whole request body
+    max_pixels: int = 25_000_000  # per uploaded image, checked before decoding
+    batch_max_pairs: int = 32  # pairs in one POST /batch
+    jobs_kept: int = 64  # finished batch jobs kept (their results in memory)
+
+
+@dataclass(frozen=True)
+class InferParams:
+    """Try-on of new photos (`vton tryon`, `vton serve`, `vton.infer`)."""
+
+    device: str = "auto"  # auto (CUDA when present) | cpu | cuda | cuda:N
+    height: int = 512  # working size: photos are fitted (padded) to it and annotated at it
+    width: int = 384
+    # trained: the models run at their training size (GMM config) and the result is scaled
+    # back up; working: they run at the working size (must divide by 2**tom.depth)
+    model_size: Literal["trained", "working"] = "trained"
+    paste_back: bool = True  # outside the agnostic mask the result is the photo itself
+    # Backends run on new photos (their other knobs come from the pose/parse/... sections);
+    # the agnostic kinds use agnostic.category with the hrviton recipe.
+    pose: Literal["mediapipe"] = "mediapipe"
+    parse: Literal["mediapipe", "segformer", "schp_onnx"] = "mediapipe"
+    densepose: Literal["mediapipe", "detectron2"] = "mediapipe"
+    cloth_mask: Literal["background", "rembg"] = "background"
+    serve: ServeParams = field(default_factory=ServeParams)
+
+
+@dataclass(frozen=True)
 class Params:
     base: Base = field(default_factory=Base)
     data: Data = field(default_factory=Data)
@@ -188,6 +365,11 @@ class Params:
     agnostic: AgnosticParams = field(default_factory=AgnosticParams)
     qa: QaParams = field(default_factory=QaParams)
     validate: Validate = field(default_factory=Validate)
+    export: ExportParams = field(default_factory=ExportParams)
+    train: Train = field(default_factory=Train)
+    evaluate: EvaluateParams = field(default_factory=EvaluateParams)
+    refresh: RefreshParams = field(default_factory=RefreshParams)
+    infer: InferParams = field(default_factory=InferParams)
 
 
 def _convert(value: Any, hint: Any, where: str) -> Any:
@@ -216,6 +398,14 @@ def _convert(value: Any, hint: Any, where: str) -> Any:
         if value not in allowed:
             raise ParamsError(f"{where}: must be one of {list(allowed)}, got {value!r}")
         return value
+    if origin is dict:
+        if not isinstance(value, dict):
+            raise ParamsError(f"{where}: expected a mapping, got {value!r}")
+        key_hint, item_hint = typing.get_args(hint)
+        return {
+            _convert(k, key_hint, f"{where} key {k!r}"): _convert(v, item_hint, f"{where}.{k}")
+            for k, v in value.items()
+        }
     if origin is tuple:
         if not isinstance(value, list | tuple):
             raise ParamsError(f"{where}: expected a list, got {value!r}")
@@ -241,8 +431,29 @@ def _build(cls: type, raw: dict, where: str) -> Any:
             f"{', '.join(prefix + k for k in unknown)}; "
             f"allowed under {where or 'the top level'}: {', '.join(sorted(names))}"
         )
+    required = [
+        f.name
+        for f in dataclasses.fields(cls)
+        if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
+    ]
+    missing = [k for k in required if k not in raw]
+    if missing:
+        prefix = f"{where}." if where else ""
+        raise ParamsError(
+            f"missing key{'s' if len(missing) > 1 else ''} {', '.join(prefix + k for k in missing)}"
+        )
     kwargs = {k: _convert(v, hints[k], f"{where}.{k}" if where else k) for k, v in raw.items()}
     return cls(**kwargs)
+
+
+def build(cls: type[T], raw: dict | None, where: str = "") -> T:
+    """Build any dataclass of the kind above from a parsed YAML mapping (other typed YAML
+    files use it too, e.g. the scraper's site specs); ParamsError names the key."""
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, dict):
+        raise ParamsError(f"{where or 'the document'}: expected a mapping, got {raw!r}")
+    return _build(cls, raw, where)
 
 
 def parse_params(raw: dict | None) -> Params:

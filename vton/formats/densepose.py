@@ -109,3 +109,23 @@ def read_densepose(path: str | Path) -> np.ndarray:
     """Read an `image-densepose` rendering back to (H, W) part ids."""
     with Image.open(path) as img:
         return decode(np.asarray(img.convert("RGB")))
+
+
+def write_part_ids(path: str | Path, parts: np.ndarray) -> None:
+    """Write (H, W) part ids 0..24 as a greyscale PNG of the ids, atomically (DressCode's
+    `dense/ID_5.png`, DensePose's I channel)."""
+    if parts.ndim != 2 or (parts.size and int(parts.max()) > N_PARTS):
+        raise ValueError(f"part map must be (H, W) with ids 0..{N_PARTS}, got {parts.shape}")
+    atomic_save(Image.fromarray(parts.astype(np.uint8), "L"), path, format="PNG")
+
+
+def read_part_ids(path: str | Path) -> np.ndarray:
+    """Read a greyscale PNG of part ids (`write_part_ids`) as (H, W) uint8; ValueError when it
+    is not one channel or holds an id above 24."""
+    with Image.open(path) as img:
+        if img.mode not in ("L", "P"):
+            raise ValueError(f"{path}: part ids must be a one-channel PNG, got mode {img.mode}")
+        parts = np.array(img, dtype=np.uint8)
+    if parts.size and int(parts.max()) > N_PARTS:
+        raise ValueError(f"{path}: holds part id {int(parts.max())}; DensePose ids are 0..24")
+    return parts

@@ -181,3 +181,26 @@ def image_size(path: str | Path) -> tuple[int, int]:
     """(height, width) of an image file, read from its header only."""
     with Image.open(path) as img:
         return img.size[1], img.size[0]
+
+
+def link_or_copy(src: str | Path, dst: str | Path) -> bool:
+    """Put `src`'s bytes at `dst` atomically: a hard link where the filesystem allows one,
+    a copy otherwise (another device, no link support). Returns True when it linked."""
+    import shutil
+
+    src, dst = Path(src), Path(dst)
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    tmp = dst.parent / f".{dst.name}.{os.getpid()}.tmp"
+    tmp.unlink(missing_ok=True)
+    try:
+        try:
+            os.link(src, tmp)
+            linked = True
+        except OSError:  # EXDEV, EPERM, EMLINK, ENOTSUP: the filesystem will not link here
+            shutil.copyfile(src, tmp)
+            linked = False
+        os.replace(tmp, dst)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return linked

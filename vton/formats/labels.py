@@ -150,6 +150,33 @@ class FashnLabel(IntEnum):
     JEWELRY = 17
 
 
+class DressCodeLabel(IntEnum):
+    """DressCode's 18 label-map ids (`label_maps/ID_4.png`, greyscale PNG of these values).
+
+    SCHP trained on ATR produced them, so the ids are ATR's; the dataset's README calls
+    ATR's "face" "head" (ids from aimagelab/dress-code's README and the loaders' label_map).
+    """
+
+    BACKGROUND = 0
+    HAT = 1
+    HAIR = 2
+    SUNGLASSES = 3
+    UPPER_CLOTHES = 4
+    SKIRT = 5
+    PANTS = 6
+    DRESS = 7
+    BELT = 8
+    LEFT_SHOE = 9
+    RIGHT_SHOE = 10
+    HEAD = 11
+    LEFT_LEG = 12
+    RIGHT_LEG = 13
+    LEFT_ARM = 14
+    RIGHT_ARM = 15
+    BAG = 16
+    SCARF = 17
+
+
 V = VitonLabel
 Target = VitonLabel | tuple[VitonLabel, VitonLabel]
 
@@ -230,13 +257,52 @@ FASHN_TO_VITON: dict[FashnLabel, Target] = {
     FashnLabel.JEWELRY: V.BACKGROUND,
 }
 
+DC = DressCodeLabel
+# DressCode's ids are ATR's (its "head" is ATR's "face"), so its mapping is ATR's.
+DRESSCODE_TO_VITON: dict[DressCodeLabel, Target] = {
+    lab: ATR_TO_VITON[AtrLabel(int(lab))] for lab in DressCodeLabel
+}
+
+VITON_TO_DRESSCODE: dict[VitonLabel, DressCodeLabel | tuple[DressCodeLabel, DressCodeLabel]] = {
+    V.BACKGROUND: DC.BACKGROUND,
+    V.HAT: DC.HAT,
+    V.HAIR: DC.HAIR,
+    V.GLOVE: (DC.LEFT_ARM, DC.RIGHT_ARM),  # ATR has no glove; its arms include the hands
+    V.SUNGLASSES: DC.SUNGLASSES,
+    V.UPPER_CLOTHES: DC.UPPER_CLOTHES,
+    V.DRESS: DC.DRESS,
+    V.COAT: DC.UPPER_CLOTHES,  # ATR has no coat: SCHP-ATR labels coats upper clothes
+    V.SOCKS: (DC.LEFT_LEG, DC.RIGHT_LEG),  # ATR has no socks: the legs they cover
+    V.PANTS: DC.PANTS,
+    # ATR has no neck. Assumption: the neck's skin belongs with the head (ATR's "face"),
+    # the region DressCode's loaders keep with the head.
+    V.NECK: DC.HEAD,
+    V.SCARF: DC.SCARF,
+    V.SKIRT: DC.SKIRT,
+    V.FACE: DC.HEAD,
+    V.LEFT_ARM: DC.LEFT_ARM,
+    V.RIGHT_ARM: DC.RIGHT_ARM,
+    V.LEFT_LEG: DC.LEFT_LEG,
+    V.RIGHT_LEG: DC.RIGHT_LEG,
+    V.LEFT_SHOE: DC.LEFT_SHOE,
+    V.RIGHT_SHOE: DC.RIGHT_SHOE,
+}
+"""VITON-HD ids -> DressCode ids. Lossy: glove, coat, socks and neck have no DressCode label
+(a round trip gives arm, upper clothes, leg and face); sided pairs split at the body midline."""
+
 LABEL_SETS: dict[str, tuple[type[IntEnum], Mapping]] = {
     "viton": (VitonLabel, {lab: lab for lab in VitonLabel}),
     "lip": (LipLabel, LIP_TO_VITON),
     "atr": (AtrLabel, ATR_TO_VITON),
     "human_parse_24": (HumanParse24Label, HUMAN_PARSE_24_TO_VITON),
     "fashn": (FashnLabel, FASHN_TO_VITON),
+    "dresscode": (DressCodeLabel, DRESSCODE_TO_VITON),
 }
+
+FROM_VITON: dict[str, tuple[type[IntEnum], Mapping]] = {
+    "dresscode": (DressCodeLabel, VITON_TO_DRESSCODE),
+}
+"""Label sets we write (exports), with their tables from VITON-HD ids."""
 
 
 def _norm(name: str) -> str:
@@ -299,6 +365,43 @@ def to_viton(label_map: np.ndarray, label_set: str, midline_x: float | None = No
         midline_x = label_map.shape[1] / 2
     columns = np.arange(label_map.shape[1])[None, :]
     return np.where(columns < midline_x, at_image_left, at_image_right).astype(np.uint8)
+
+
+def from_viton(labels: np.ndarray, label_set: str, midline_x: float | None = None) -> np.ndarray:
+    """Map (H, W) VITON-HD ids to `label_set` ids (a `FROM_VITON` set), (H, W) uint8.
+
+    Sided targets split at `midline_x` (the image centre without one): pixels left of it in
+    the image are the person's right.
+    """
+    if labels.ndim != 2:
+        raise ValueError(f"label map must be (H, W), got shape {labels.shape}")
+    if label_set not in FROM_VITON:
+        raise ValueError(f"no table from VITON-HD ids to {label_set!r}; known: {list(FROM_VITON)}")
+    if labels.size and int(labels.max()) >= len(VitonLabel):
+        raise ValueError(f"label map holds id {int(labels.max())}; VITON-HD ids are 0..19")
+    _, table = FROM_VITON[label_set]
+    at_image_left, at_image_right = np.zeros(256, np.uint8), np.zeros(256, np.uint8)
+    for src, dst in table.items():
+        left, right = dst if isinstance(dst, tuple) else (dst, dst)
+        at_image_right[int(src)] = int(left)  # the person's left is at the image's right
+        at_image_left[int(src)] = int(right)
+    if midline_x is None:
+        midline_x = labels.shape[1] / 2
+    columns = np.arange(labels.shape[1])[None, :]
+    return np.where(columns < midline_x, at_image_left[labels], at_image_right[labels])
+
+
+def write_label_map(path: str | Path, ids: np.ndarray, label_set: str) -> None:
+    """Write (H, W) ids of `label_set` as a greyscale PNG of the ids, atomically (DressCode's
+    `label_maps`: one channel holding the label value)."""
+    enum, _ = LABEL_SETS[label_set]
+    if ids.ndim != 2:
+        raise ValueError(f"label map must be (H, W), got shape {ids.shape}")
+    if ids.size and int(ids.max()) >= len(enum):
+        raise ValueError(
+            f"label map holds id {int(ids.max())}; {label_set} ids are 0..{len(enum) - 1}"
+        )
+    atomic_save(Image.fromarray(ids.astype(np.uint8), "L"), path, format="PNG")
 
 
 # --- the palette and the parse PNG --------------------------------------------------------

@@ -247,3 +247,102 @@ def render_skeleton(
 def write_rendered(path: str | Path, body25: np.ndarray, height: int, width: int) -> None:
     """Write `render_skeleton` as `openpose_img/ID_rendered.png`, atomically."""
     atomic_save(Image.fromarray(render_skeleton(body25, height, width)), path, format="PNG")
+
+
+# --- DressCode keypoint files and skeletons -------------------------------------------------
+
+DRESSCODE_FRAME: tuple[int, int] = (512, 384)
+"""(height, width) of the frame DressCode's keypoints are stored in, whatever the image size:
+its loaders scale x by width/384 and y by height/512 (aimagelab/dress-code `data/dataset.py`,
+LaDI-VTON's `dresscode.py`); the 1024x768 images were posed at 512x384."""
+
+DRESSCODE_MISSING: tuple[float, float, float, float] = (-1.0, -1.0, 0.0, -1.0)
+"""How we write a missing point. The loaders draw a point only where x > 1 and y > 1 (after
+scaling), so any point at or below 1 reads as missing to them. Assumption: the dataset's own
+files follow pytorch-openpose, whose "no candidate" marker is -1."""
+
+COCO18_PAIRS: tuple[tuple[int, int], ...] = (
+    (1, 2), (1, 5), (2, 3), (3, 4), (5, 6), (6, 7), (1, 8), (8, 9), (9, 10), (1, 11),
+    (11, 12), (12, 13), (1, 0), (0, 14), (14, 16), (0, 15), (15, 17),
+)  # fmt: skip
+"""The 17 limbs OpenPose draws for COCO-18 (the ear-shoulder links are not drawn)."""
+
+COCO18_COLORS: tuple[tuple[int, int, int], ...] = (
+    (255, 0, 0), (255, 85, 0), (255, 170, 0), (255, 255, 0), (170, 255, 0), (85, 255, 0),
+    (0, 255, 0), (0, 255, 85), (0, 255, 170), (0, 255, 255), (0, 170, 255), (0, 85, 255),
+    (0, 0, 255), (85, 0, 255), (170, 0, 255), (255, 0, 255), (255, 0, 170), (255, 0, 85),
+)  # fmt: skip
+"""OpenPose's COCO-18 colours (RGB): joint k and limb k take colour k."""
+
+
+def write_dresscode_keypoints(path: str | Path, body25: np.ndarray, height: int, width: int):
+    """Write (25, 3) BODY_25 pixels of a (height, width) image as a DressCode keypoint file.
+
+    `{"keypoints": [[x, y, score, id], ...]}`: the 18 COCO-18 points in the 384x512 frame
+    (`DRESSCODE_FRAME`), `id` the point's index; missing points are `DRESSCODE_MISSING`.
+    Mid-hip and the feet have no COCO-18 point and are dropped. Coordinates keep 4 decimals.
+    """
+    coco = body25_to_coco18(body25)
+    sy, sx = DRESSCODE_FRAME[0] / height, DRESSCODE_FRAME[1] / width
+    rows = []
+    for k, (x, y, score) in enumerate(coco):
+        if score > 0:
+            rows.append([round(float(x) * sx, 4), round(float(y) * sy, 4), float(score), float(k)])
+        else:
+            rows.append(list(DRESSCODE_MISSING))
+    atomic_write_bytes(path, json.dumps({"keypoints": rows}).encode("utf-8"))
+
+
+def read_dresscode_keypoints(path: str | Path, height: int, width: int) -> np.ndarray:
+    """Read a DressCode keypoint file as (25, 3) BODY_25 pixels of a (height, width) image.
+
+    A point with a score of 0 or a negative coordinate is missing (0, 0, 0). Mid-hip is
+    derived from the hips, the feet are missing (COCO-18 has neither). The fourth value of a
+    row (an id) is not used. Raises KeypointError on anything but 18 rows of 4 numbers.
+    """
+    path = Path(path)
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise KeypointError(f"{path}: not a JSON document ({exc})") from exc
+    rows = doc.get("keypoints") if isinstance(doc, dict) else None
+    if (
+        not isinstance(rows, list)
+        or len(rows) != 18
+        or not all(isinstance(r, list) and len(r) == 4 for r in rows)
+    ):
+        got = f"{len(rows)} entries" if isinstance(rows, list) else type(rows).__name__
+        raise KeypointError(
+            f"{path}: a DressCode keypoint file holds {{'keypoints': [[x, y, score, id], ...]}} "
+            f"with 18 COCO-18 rows of 4 numbers; got {got}"
+        )
+    values = [v for r in rows for v in r]
+    if not all(isinstance(v, int | float) and math.isfinite(v) for v in values):
+        raise KeypointError(f"{path}: 'keypoints' holds a value that is not a finite number")
+    coco = np.asarray(rows, np.float32)[:, :3]
+    missing = (coco[:, 2] <= 0) | (coco[:, 0] < 0) | (coco[:, 1] < 0)
+    coco[:, 0] *= width / DRESSCODE_FRAME[1]
+    coco[:, 1] *= height / DRESSCODE_FRAME[0]
+    coco[missing] = 0
+    return coco18_to_body25(coco)
+
+
+def render_coco18(body25: np.ndarray, height: int, width: int) -> np.ndarray:
+    """Draw the COCO-18 points of BODY_25 keypoints in OpenPose's COCO colours on black:
+    (H, W, 3) uint8 RGB, as DressCode's `skeletons` show them (line width as
+    `render_skeleton`)."""
+    coco = body25_to_coco18(body25)
+    thickness = max(1, round(4 * min(height, width) / 768))
+    canvas = Image.new("RGB", (width, height), (0, 0, 0))
+    draw = ImageDraw.Draw(canvas)
+    present = coco[:, 2] > 0
+    for limb, (a, b) in enumerate(COCO18_PAIRS):
+        if present[a] and present[b]:
+            color = tuple(int(c * 0.6) for c in COCO18_COLORS[limb])
+            draw.line([tuple(coco[a, :2]), tuple(coco[b, :2])], fill=color, width=thickness * 2)
+    for k in np.flatnonzero(present):
+        x, y = coco[k, :2]
+        draw.ellipse(
+            [x - thickness, y - thickness, x + thickness, y + thickness], fill=COCO18_COLORS[k]
+        )
+    return np.asarray(canvas, dtype=np.uint8).copy()

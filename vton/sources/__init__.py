@@ -5,4 +5,4 @@ Each source module has `iter_samples(cfg, height, width, base) -> Iterator[Sampl
 they yield into the VITON-HD layout.
 """
 
-SOURCE_NAMES = ("sample", "vitonhd", "folder")
+SOURCE_NAMES = ("sample", "vitonhd", "folder", "scraped", "dresscode")

@@ -43,6 +43,14 @@ def iter_source(params: Params, base: Path | None = None) -> Iterator[Sample | R
         from vton.sources import folder
 
         yield from folder.iter_samples(data.folder, h, w, base)
+    elif data.source == "scraped":
+        from vton.sources import scraped
+
+        yield from scraped.iter_samples(data.scraped, h, w, base)
+    elif data.source == "dresscode":
+        from vton.sources import dresscode
+
+        yield from dresscode.iter_samples(data.dresscode, h, w, base)
     else:  # the config loader only admits the names above
         raise ValueError(f"unknown data.source {data.source!r}")
 

@@ -1,5 +1,9 @@
 """Import an existing VITON-HD-layout root (the official release, HR-VITON's copy, ours).
 
+The folder names tell the flavour (`vton.layout.detect_flavor`): a root with the original
+loader's `image-parse` / `openpose-json` / `openpose-img` (and none of ours) is read with
+those names, and the kinds that flavour has no folder for are simply absent.
+
 At the native size files are copied byte for byte; at another size every kind is resampled
 (photos with Lanczos, label maps and masks by nearest neighbour, keypoints scaled, skeleton
 renders redrawn), so the annotations stay exact.
@@ -16,7 +20,7 @@ from PIL import Image
 from vton.config import VitonHDSource
 from vton.formats import densepose, labels, masks, openpose
 from vton.formats.images import image_size, read_rgb
-from vton.layout import KINDS, Layout, read_pairs
+from vton.layout import KINDS, Layout, detect_flavor, read_pairs
 from vton.sources.base import Reject, Sample
 
 NAME = "vitonhd"
@@ -80,10 +84,11 @@ def iter_samples(
         root = base / root
     if not root.is_dir():
         raise FileNotFoundError(f"data.vitonhd.root {root} is not a folder")
-    layout = Layout(root)
+    layout = Layout(root, flavor=detect_flavor(root))
     unknown = [k for k in cfg.reuse if k not in KINDS or not KINDS[k].annotation]
     if unknown:
         raise ValueError(f"data.vitonhd.reuse: {unknown} are not annotation kinds")
+    reuse = tuple(k for k in cfg.reuse if k in layout.kind_names)
     found_any = False
     for split in cfg.splits:
         ids = layout.ids(split)
@@ -97,7 +102,7 @@ def iter_samples(
         for sid in ids:
             origin = str(layout.path(split, "image", sid))
             try:
-                yield _one(layout, split, sid, cfg.reuse, height, width)
+                yield _one(layout, split, sid, reuse, height, width)
             except (OSError, ValueError) as exc:
                 reason = "missing_file" if isinstance(exc, FileNotFoundError) else "unreadable"
                 yield Reject(sid, origin, reason, str(exc), NAME)
@@ -127,4 +132,6 @@ def _one(layout: Layout, split: str, sid: str, reuse, height: int, width: int) -
     sample.source = NAME
     sample.origin = str(layout.path(split, "image", sid))
     sample.provenance = {"root": str(layout.root), "split": split, "resampled": resampled}
+    if layout.flavor != "hr-viton":
+        sample.provenance["flavor"] = layout.flavor
     return sample

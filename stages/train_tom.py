@@ -1,0 +1,40 @@
+"""DVC stage `train_tom`: the try-on generator over the trained GMM (`vton.train`).
+
+Run it under `torchrun --nproc-per-node N -m stages.train_tom ...` for DDP; same arguments.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from stages.common import params_or_exit, stage_args
+from vton.train import train_tom
+
+
+def main() -> None:
+    args = stage_args(
+        __doc__,
+        ("--dataset", {"type": Path, "required": True}),
+        ("--gmm", {"type": Path, "required": True, "help": "the trained GMM directory"}),
+        ("--out", {"type": Path, "required": True, "help": "model directory to write"}),
+        ("--checkpoints", {"type": Path, "help": "resume state (kept outside DVC outputs)"}),
+        ("--live", {"type": Path, "required": True, "help": "DVCLive metrics and plots"}),
+        ("--samples", {"type": Path, "help": "preview grids every train.tom.sample_every"}),
+    )
+    params = params_or_exit(args.params)
+    try:
+        summary = train_tom(
+            params, args.dataset, args.gmm, args.out, checkpoints=args.checkpoints,
+            live_dir=args.live, samples_dir=args.samples,
+        )  # fmt: skip
+    except (FileNotFoundError, ValueError, RuntimeError) as exc:
+        sys.exit(f"error: train_tom failed: {exc}")
+    print(
+        f"train_tom: step {summary['step']}, loss {summary.get('train_loss', float('nan')):.4f}, "
+        f"{summary['samples_per_s']} samples/s -> {args.out}"
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,89 @@
+"""Try-on module: a U-Net that renders the person wearing the warped garment.
+
+Input: the person representation (`vton.models.inputs`) and the GMM's warped garment and
+mask. Output: a rendered person and a composition mask; the result blends the warped
+garment in where the mask is on: `result = warped * mask + rendered * (1 - mask)`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import NamedTuple
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from vton.models.blocks import ConfigModule, check_tensor, conv_block
+from vton.models.inputs import PERSON_CHANNELS
+
+
+@dataclass(frozen=True)
+class TOMConfig:
+    person_channels: int = PERSON_CHANNELS
+    width: int = 16
+    depth: int = 4
+
+
+class TOMOutput(NamedTuple):
+    result: torch.Tensor  # (B, 3, H, W) in [-1, 1]
+    rendered: torch.Tensor  # (B, 3, H, W) in [-1, 1]
+    mask: torch.Tensor  # (B, 1, H, W) in [0, 1], composition weight of the warped garment
+
+
+class TOM(ConfigModule):
+    """U-Net generator.
+
+    forward(person, warped_cloth, warped_mask):
+      person: (B, person_channels, H, W) float; warped_cloth: (B, 3, H, W) in [-1, 1];
+      warped_mask: (B, 1, H, W) in [0, 1]. H and W must be divisible by 2**depth.
+    """
+
+    kind = "tom"
+    config_class = TOMConfig
+
+    def __init__(self, config: TOMConfig):
+        super().__init__(config)
+        c = config
+        widths = [c.width * 2 ** min(i, 3) for i in range(c.depth + 1)]
+        self.stem = conv_block(c.person_channels + 4, widths[0])
+        self.down = nn.ModuleList(
+            nn.Sequential(conv_block(widths[i], widths[i + 1], stride=2),
+                          conv_block(widths[i + 1], widths[i + 1]))
+            for i in range(c.depth)
+        )  # fmt: skip
+        self.up = nn.ModuleList(
+            nn.Sequential(conv_block(widths[i + 1] + widths[i], widths[i]),
+                          conv_block(widths[i], widths[i]))
+            for i in reversed(range(c.depth))
+        )  # fmt: skip
+        self.head = nn.Conv2d(widths[0], 4, 3, 1, 1)
+
+    def forward(
+        self, person: torch.Tensor, warped_cloth: torch.Tensor, warped_mask: torch.Tensor
+    ) -> TOMOutput:
+        c = self.config
+        check_tensor(person, "person", c.person_channels)
+        batch, size = person.shape[0], tuple(person.shape[-2:])
+        check_tensor(warped_cloth, "warped_cloth", 3, batch=batch, size=size)
+        check_tensor(warped_mask, "warped_mask", 1, batch=batch, size=size)
+        if size[0] % 2**c.depth or size[1] % 2**c.depth:
+            raise ValueError(
+                f"tom input {size[0]}x{size[1]} must be divisible by 2**depth = {2**c.depth}; "
+                f"resize the inputs or lower train.tom.depth"
+            )
+        x = self.stem(torch.cat([person, warped_cloth, warped_mask], 1))
+        skips = [x]
+        for block in self.down:
+            x = block(x)
+            skips.append(x)
+        skips.pop()
+        for block in self.up:
+            skip = skips.pop()
+            x = F.interpolate(x, size=skip.shape[-2:], mode="bilinear", align_corners=False)
+            x = block(torch.cat([x, skip], 1))
+        out = self.head(x).float()
+        rendered = torch.tanh(out[:, :3])
+        mask = torch.sigmoid(out[:, 3:])
+        result = warped_cloth.float() * mask + rendered * (1 - mask)
+        return TOMOutput(result, rendered, mask)

@@ -1,0 +1,210 @@
+"""The training loop shared by both models: data, DDP, AMP, checkpoints, DVCLive, previews."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import os
+import time
+from pathlib import Path
+
+import torch
+from torch.utils.data import DataLoader
+
+from vton.config import TrainData
+from vton.formats.images import write_png
+from vton.layout import Layout
+from vton.train.data import StepBatches, TryOnDataset
+from vton.train.runtime import Runtime
+from vton.train.tasks import Task
+
+CHECKPOINT = "last.pt"
+
+
+@dataclasses.dataclass(frozen=True)
+class Schedule:
+    steps: int
+    batch_size: int
+    log_every: int
+    sample_every: int
+    checkpoint_every: int
+
+
+# Params that only say how long or how often: changing them keeps a checkpoint valid.
+SCHEDULE_KEYS = ("steps", "log_every", "sample_every", "checkpoint_every")
+
+
+def dataset_digest(root: Path, split: str = "train") -> str:
+    """A cheap identity of a split's files: the pairs, and every file's name and size."""
+    layout, h = Layout(root), hashlib.sha256()
+    h.update(layout.pairs_path(split).read_bytes())
+    folder = Path(root) / split
+    for path in sorted(folder.rglob("*")):
+        if path.is_file():
+            h.update(f"{path.relative_to(folder)}:{path.stat().st_size}\n".encode())
+    return h.hexdigest()
+
+
+def fingerprint(**parts) -> str:
+    text = json.dumps(parts, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def _atomic_torch_save(obj, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    torch.save(obj, tmp)
+    os.replace(tmp, path)
+
+
+def load_checkpoint(task: Task, path: Path, expected: str) -> int:
+    """Load nets and optimisers from `path` when its fingerprint matches; the step to resume."""
+    if not path.is_file():
+        return 0
+    state = torch.load(path, map_location="cpu", weights_only=True)
+    if state.get("fingerprint") != expected:
+        print(f"note: {path} belongs to another configuration or dataset; starting afresh")
+        return 0
+    for name, net in task.nets.items():
+        net.load_state_dict(state["nets"][name])
+    for name, opt in task.optimizers.items():
+        opt.load_state_dict(state["optimizers"][name])
+    task.scaler_state = state.get("scaler")
+    return int(state["step"])
+
+
+def save_checkpoint(task: Task, path: Path, step: int, fp: str) -> None:
+    _atomic_torch_save(
+        {
+            "step": step,
+            "fingerprint": fp,
+            "nets": {n: net.state_dict() for n, net in task.nets.items()},
+            "optimizers": {n: o.state_dict() for n, o in task.optimizers.items()},
+            "scaler": task.scaler.state_dict(),
+        },
+        path,
+    )
+
+
+def _live(directory: Path, resume: bool):
+    """DVCLive writing metrics.json and plots/metrics/*.tsv into `directory`, nothing else.
+
+    The DVC pipeline declares and tracks these files itself (dvc.yaml), so DVCLive's own
+    repository integration is skipped: in dvclive 3.49 it fails in a Git repository
+    without commits and runs `dvc init` in a Git repository without DVC.
+    """
+    from dvclive import Live
+
+    class StageLive(Live):
+        def _init_dvc(self) -> None:
+            pass
+
+    return StageLive(str(directory), resume=resume, save_dvc_exp=False, dvcyaml=False)
+
+
+def fit(
+    task: Task,
+    runtime: Runtime,
+    dataset: TryOnDataset,
+    schedule: Schedule,
+    data: TrainData,
+    seed: int,
+    fp: str,
+    *,
+    out: Path,
+    checkpoints: Path | None = None,
+    live_dir: Path | None = None,
+    samples_dir: Path | None = None,
+) -> dict:
+    """Train `task` to `schedule.steps`, resuming from `checkpoints/<fp>/last.pt` if there.
+
+    Rank 0 writes the checkpoints, DVCLive metrics and plots (`live_dir`), preview grids
+    (`samples_dir/step_N.png`) and finally the exported model (`out`, config.json beside the
+    weights). Returns the summary that also goes into DVCLive's metrics.json.
+    """
+    ckpt = checkpoints / fp / CHECKPOINT if checkpoints else None
+    for net in task.nets.values():  # on the device first: optimiser state follows the params
+        net.to(runtime.device)
+    start = load_checkpoint(task, ckpt, fp) if ckpt else 0
+    task.setup(runtime)
+    if getattr(task, "scaler_state", None):
+        task.scaler.load_state_dict(task.scaler_state)
+    batches = StepBatches(
+        len(dataset), schedule.batch_size, seed, start, schedule.steps, runtime.rank, runtime.world
+    )
+    loader = DataLoader(
+        dataset,
+        batch_sampler=batches,
+        num_workers=data.workers,
+        pin_memory=runtime.device.type == "cuda",
+        persistent_workers=False,
+        prefetch_factor=4 if data.workers else None,
+    )
+    live = None
+    if runtime.main and live_dir is not None:
+        live = _live(live_dir, resume=start > 0)
+    if runtime.main and start:
+        print(f"resuming from {ckpt} at step {start} of {schedule.steps}")
+
+    sums: dict[str, float] = {}
+    last: dict[str, float] = {}
+    counted = 0
+    wait = compute = startup = 0.0
+    began = tick = time.perf_counter()
+    step = start
+    for batch in loader:
+        fetched = time.perf_counter()
+        if step == start:  # the first batch waits for the workers to start: counted apart
+            startup = fetched - tick
+        else:
+            wait += fetched - tick
+        values = task.step(batch)
+        step += 1
+        for k, v in values.items():
+            sums[k] = sums.get(k, 0.0) + v
+        counted += 1
+        if step % schedule.log_every == 0 or step == schedule.steps:
+            last = runtime.mean({k: v / counted for k, v in sums.items()})
+            sums, counted = {}, 0
+            if live is not None:
+                live.step = step
+                for k, v in last.items():
+                    live.log_metric(f"train_{k}", v)
+                live.make_summary()
+        if (
+            runtime.main
+            and samples_dir is not None
+            and (
+                (schedule.sample_every and step % schedule.sample_every == 0)
+                or step == schedule.steps
+            )
+        ):
+            write_png(samples_dir / f"step_{step:06d}.png", task.preview())
+        if ckpt is not None and (step % schedule.checkpoint_every == 0 or step == schedule.steps):
+            if runtime.main:
+                save_checkpoint(task, ckpt, step, fp)
+            runtime.barrier()
+        tick = time.perf_counter()
+        compute += tick - fetched
+    seconds = time.perf_counter() - began
+    steps_run = step - start
+    summary = {
+        "step": step,
+        "resumed_from": start,
+        "seconds": round(seconds, 3),
+        "samples_per_s": round(steps_run * schedule.batch_size / seconds, 3) if steps_run else 0.0,
+        # Of the steady state: the time after the first batch arrived.
+        "data_wait_fraction": round(wait / (wait + compute), 4) if steps_run else 0.0,
+        "startup_seconds": round(startup, 3),
+        "world_size": runtime.world,
+        **{f"train_{k}": v for k, v in last.items()},
+    }
+    if runtime.main:
+        task.nets[task.export_name].save_pretrained(out)
+        if live is not None:
+            live.summary.update({k: v for k, v in summary.items() if k != "step"})
+            live.make_summary()
+            live.end()
+    runtime.barrier()
+    return summary

@@ -1,0 +1,83 @@
+"""Where a run executes: the device, DDP process group and mixed precision.
+
+A plain `python` run is one process; under `torchrun` (WORLD_SIZE > 1 in the environment)
+each process joins the group with the NCCL backend on CUDA and gloo on CPU, and takes the
+GPU of its LOCAL_RANK. The same code runs in both cases.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from dataclasses import dataclass
+
+import torch
+import torch.distributed as dist
+
+
+@dataclass
+class Runtime:
+    device: torch.device
+    rank: int = 0
+    world: int = 1
+    amp: bool = False
+
+    @property
+    def distributed(self) -> bool:
+        return self.world > 1
+
+    @property
+    def main(self) -> bool:
+        return self.rank == 0
+
+    def autocast(self):
+        if not self.amp:
+            return contextlib.nullcontext()
+        return torch.autocast(device_type=self.device.type, dtype=torch.float16)
+
+    def barrier(self) -> None:
+        if self.distributed:
+            dist.barrier()
+
+    def mean(self, values: dict[str, float]) -> dict[str, float]:
+        """Average scalars over processes (every process must call this)."""
+        if not self.distributed or not values:
+            return values
+        names = sorted(values)
+        t = torch.tensor([values[n] for n in names], dtype=torch.float64, device=self.device)
+        dist.all_reduce(t)
+        return {n: float(v) / self.world for n, v in zip(names, t.tolist(), strict=True)}
+
+
+def resolve_device(name: str, local_rank: int = 0) -> torch.device:
+    """`auto` -> CUDA (this process's GPU) when present, else CPU; `cuda` fails clearly without."""
+    if name == "auto":
+        name = "cuda" if torch.cuda.is_available() else "cpu"
+    if name.startswith("cuda"):
+        if not torch.cuda.is_available():
+            raise RuntimeError(
+                f"device {name!r} requested but CUDA is not available here; set the device "
+                f"param to auto or cpu"
+            )
+        return torch.device(name if ":" in name else f"cuda:{local_rank}")
+    if name != "cpu":
+        raise ValueError(f"device must be auto, cpu, cuda or cuda:N, got {name!r}")
+    return torch.device("cpu")
+
+
+def start(device: str, amp: bool) -> Runtime:
+    """Join the torchrun process group when there is one; pick the device."""
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    rank = int(os.environ.get("RANK", "0"))
+    local_rank = int(os.environ.get("LOCAL_RANK", "0"))
+    dev = resolve_device(device, local_rank)
+    if world > 1 and not dist.is_initialized():
+        if dev.type == "cuda":
+            torch.cuda.set_device(dev)
+        dist.init_process_group(backend="nccl" if dev.type == "cuda" else "gloo")
+    return Runtime(device=dev, rank=rank, world=world, amp=amp and dev.type == "cuda")
+
+
+def stop(runtime: Runtime) -> None:
+    if runtime.distributed and dist.is_initialized():
+        dist.destroy_process_group()
