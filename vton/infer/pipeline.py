@@ -152,9 +152,31 @@ class InferencePipeline:
         """Load the models of `checkpoint` (a folder with gmm/ and tom/) and the annotators."""
         params = params or Params()
         dev = resolve_device(device or params.infer.device)
+        if dev.type == "cpu" and params.infer.torch_threads > 0:
+            torch.set_num_threads(params.infer.torch_threads)  # see infer.torch_threads
         pipe = cls(load_models(checkpoint, dev), params, dev, Path(checkpoint))
         pipe.annotators.load()
+        pipe.warm_up()
         return pipe
+
+    def warm_up(self) -> None:
+        """Import the input code (albumentations) and run the models once, so the first
+        try-on does not pay for it."""
+        import vton.train.data  # noqa: F401
+
+        height, width = self.model_size
+        zeros = torch.zeros(1, height, width, dtype=torch.uint8, device=self.device)
+        batch = {
+            "agnostic": torch.zeros(1, 3, height, width, device=self.device),
+            "parse_agnostic": zeros,
+            "densepose": zeros,
+            "keypoints": torch.zeros(1, 25, 3, device=self.device),
+            "cloth": torch.zeros(1, 3, height, width, device=self.device),
+            "cloth_mask": torch.zeros(1, 1, height, width, device=self.device),
+            "agnostic_mask": torch.zeros(1, 1, height, width, device=self.device),
+        }
+        with torch.inference_mode():
+            self.models(batch)
 
     def fork(self) -> InferencePipeline:
         """Another pipeline for another thread: same models, its own annotators."""
@@ -170,9 +192,18 @@ class InferencePipeline:
         gmm_cfg, tom_cfg = self.models.gmm.config, self.models.tom.config
         infer = self.infer
         if infer.height <= 0 or infer.width <= 0:
-            raise ValueError(f"infer.height/width must be positive, got {infer.height}x{infer.width}")
+            raise ValueError(
+                f"infer.height/width must be positive, got {infer.height}x{infer.width}"
+            )
         if infer.model_size == "trained":
-            return gmm_cfg.height, gmm_cfg.image_width
+            size = (gmm_cfg.height, gmm_cfg.image_width)
+            if abs(infer.height * size[1] - infer.width * size[0]) > 0.02 * infer.width * size[0]:
+                raise ValueError(
+                    f"infer.height x width {infer.height}x{infer.width} does not have the "
+                    f"aspect of the models' training size {size[0]}x{size[1]}; the inputs "
+                    "would be stretched. Set infer.height/width to a multiple of it"
+                )
+            return size
         step = 2**tom_cfg.depth
         if infer.height % step or infer.width % step:
             raise ValueError(
@@ -240,9 +271,7 @@ class InferencePipeline:
         try:
             pose = timed("pose", a.pose.annotate, person_item)
             parse = timed("parse", a.parse.annotate, person_item)
-            agn = timed(
-                "agnostic", make_agnostic, person_fit, parse.parse, pose.pose, a.category
-            )
+            agn = timed("agnostic", make_agnostic, person_fit, parse.parse, pose.pose, a.category)
         finally:
             mask, dense = side_job.result()  # waits (and re-raises) even when pose failed
         notes = {
@@ -271,8 +300,6 @@ class InferencePipeline:
         if self.device.type == "cuda":
             torch.cuda.synchronize(self.device)
         timings["models"] = time.perf_counter() - t0
-        images = timed(
-            "outputs", to_images, arrays, out, (height, width), self.infer.paste_back
-        )
+        images = timed("outputs", to_images, arrays, out, (height, width), self.infer.paste_back)
         timings["total"] = time.perf_counter() - start
         return TryOnResult(images["result"], images, timings, notes)

@@ -1,0 +1,80 @@
+"""Shared pieces of the inference tests: a tiny checkpoint, real photos, a live server."""
+
+from __future__ import annotations
+
+import dataclasses
+import socket
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from skimage import data as skimage_data
+
+from vton.config import InferParams, Params, ServeParams
+from vton.models import GMM, TOM, GMMConfig, TOMConfig
+from vton.sources.sample import generate_sample
+
+SIZE = (128, 96)  # the tests' working size (infer.height x width)
+
+
+def tiny_checkpoint(root: Path) -> Path:
+    """GMM + TOM at toy width (64x48 training size), seeded, saved with their configs.
+
+    Untrained, so the pixels mean nothing; the GMM starts as the identity warp.
+    """
+    torch.manual_seed(0)
+    GMM(GMMConfig(width=4, levels=2, grid=3, height=64, image_width=48)).save_pretrained(
+        root / "gmm"
+    )
+    TOM(TOMConfig(width=4, depth=2)).save_pretrained(root / "tom")
+    return root
+
+
+def tiny_params(**serve) -> Params:
+    """Default params with a small working size and the given `infer.serve` values."""
+    infer = InferParams(height=SIZE[0], width=SIZE[1], device="cpu", serve=ServeParams(**serve))
+    return dataclasses.replace(Params(), infer=infer)
+
+
+def person_photo() -> np.ndarray:
+    """A real photo of one person (scikit-image's astronaut, 512x512, cut at the waist)."""
+    return skimage_data.astronaut()
+
+
+def garment_photo() -> np.ndarray:
+    """A flat garment on a white backdrop (the synthetic source's cloth image, 256x192)."""
+    return generate_sample(0, 256, 192, seed=1).cloth
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class LiveServer:
+    """uvicorn serving `app` on 127.0.0.1 in a thread, for real-socket tests."""
+
+    def __init__(self, app):
+        import uvicorn
+
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning")
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    def __enter__(self) -> LiveServer:
+        self.thread.start()
+        deadline = time.monotonic() + 60
+        while not self.server.started:
+            if not self.thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError("the test server did not start (see the log above)")
+            time.sleep(0.05)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=30)
