@@ -115,12 +115,19 @@ def test_tom_shapes_gradients_and_composition():
     torch.manual_seed(0)
     tom = TOM(TOMConfig(width=4, depth=3))
     person, cloth, mask = inputs()
-    out = tom(person, cloth, mask)
+    region = torch.zeros(B, 1, H, W)
+    region[..., 10:50, 8:40] = 1  # the agnostic mask: where the garment may go
+    out = tom(person, cloth, mask, region)
     assert out.result.shape == out.rendered.shape == (B, 3, H, W)
     assert out.mask.shape == (B, 1, H, W)
     assert out.mask.min().item() >= 0 and out.mask.max().item() <= 1
-    torch.testing.assert_close(out.result, cloth * out.mask + out.rendered * (1 - out.mask))
+    composed = cloth * out.mask + out.rendered * (1 - out.mask)
+    torch.testing.assert_close(out.result, composed * region + person[:, :3] * (1 - region))
     grads_reach_every_parameter(tom, out.result.abs().mean())
+    with pytest.raises(ValueError, match="pass agnostic_mask"):
+        tom(person, cloth, mask)
+    free = TOM(TOMConfig(width=4, depth=3, keep_unmasked=False))(person, cloth, mask)
+    torch.testing.assert_close(free.result, cloth * free.mask + free.rendered * (1 - free.mask))
 
 
 def test_discriminator_shapes_gradients_and_gan_losses():
@@ -144,7 +151,9 @@ def test_contracts_are_checked_with_what_arrived():
     with pytest.raises(ValueError, match="cloth_mask must be 64x48"):
         gmm(person, cloth, mask[..., :32, :])
     with pytest.raises(ValueError, match="divisible by 2\\*\\*depth"):
-        TOM(TOMConfig(width=4, depth=3))(person[..., :60, :], cloth[..., :60, :], mask[..., :60, :])
+        TOM(TOMConfig(width=4, depth=3, keep_unmasked=False))(
+            person[..., :60, :], cloth[..., :60, :], mask[..., :60, :]
+        )
 
 
 def test_models_save_config_beside_weights_and_rebuild(tmp_path):
@@ -158,13 +167,13 @@ def test_models_save_config_beside_weights_and_rebuild(tmp_path):
     assert (tmp_path / "gmm" / "model.safetensors").is_file()
     _, cloth, mask = inputs()
     pipe = TryOnPipeline.from_pretrained(tmp_path / "gmm", tmp_path / "tom")
-    batch = person_batch() | {"cloth": cloth, "cloth_mask": mask}
+    batch = person_batch() | {"cloth": cloth, "cloth_mask": mask, "agnostic_mask": mask}
     out = pipe(batch)
     person = person_representation(batch)
     warped = gmm(person, cloth, mask)
     torch.testing.assert_close(out.warped_cloth, warped.warped_cloth)
     torch.testing.assert_close(
-        out.result, tom.eval()(person, warped.warped_cloth, warped.warped_mask).result
+        out.result, tom.eval()(person, warped.warped_cloth, warped.warped_mask, mask).result
     )
     with pytest.raises(FileNotFoundError, match=r"config\.json"):
         GMM.from_pretrained(tmp_path / "nowhere")

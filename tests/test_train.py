@@ -16,8 +16,8 @@ from safetensors.torch import load_file
 from tryon_data import write_tiny_dataset
 
 from vton.config import TrainData, parse_params
-from vton.formats.labels import PARSE_GROUPS
 from vton.evaluate import evaluate
+from vton.formats.labels import PARSE_GROUPS
 from vton.models import GMM, TOM, GMMConfig, TOMConfig
 from vton.train import train_gmm, train_tom
 from vton.train.data import UPPER_GROUP, StepBatches, TryOnDataset

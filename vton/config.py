@@ -255,6 +255,7 @@ class TomTrain:
     lr: float = 1e-3
     width: int = 16  # channels of the first U-Net level (doubles per level, capped at 8x)
     depth: int = 4  # U-Net downsamplings
+    keep_unmasked: bool = True  # outside the agnostic mask the result is the agnostic photo
     lambda_l1: float = 1.0
     lambda_perceptual: float = 1.0  # VGG feature L1 (only with perceptual_weights)
     lambda_style: float = 10.0  # Gram-matrix L1 on the same features
@@ -344,6 +345,9 @@ class InferParams:
     # back up; working: they run at the working size (must divide by 2**tom.depth)
     model_size: Literal["trained", "working"] = "trained"
     paste_back: bool = True  # outside the agnostic mask the result is the photo itself
+    # CPU threads of the models' ops (process-wide; 0: torch's default, one per core). One
+    # thread avoids OpenMP oversubscription beside the annotator threads on small machines.
+    torch_threads: int = 1
     # Backends run on new photos (their other knobs come from the pose/parse/... sections);
     # the agnostic kinds use agnostic.category with the hrviton recipe.
     pose: Literal["mediapipe"] = "mediapipe"

@@ -22,9 +22,11 @@ class TryOnOutput(NamedTuple):
 
 
 class TryOnPipeline(nn.Module):
-    """forward(batch) with batch holding agnostic, parse_agnostic, pose, densepose (the
-    person, `vton.models.inputs`), cloth (B, 3, H, W) in [-1, 1] and cloth_mask
-    (B, 1, H, W) in [0, 1] -> `TryOnOutput`. H, W: any size divisible by 2**tom.depth.
+    """forward(batch) -> `TryOnOutput`, with batch holding the person (`agnostic`,
+    `parse_agnostic`, `keypoints`, `densepose`, see `vton.models.inputs`), `agnostic_mask`
+    (B, 1, H, W) in {0, 1}, `cloth` (B, 3, H, W) in [-1, 1] and `cloth_mask` (B, 1, H, W)
+    in [0, 1] -- the sample contract of `vton.train.data` with a batch axis. H, W: any size
+    divisible by 2**tom.depth.
     """
 
     def __init__(self, gmm: GMM, tom: TOM):
@@ -40,7 +42,7 @@ class TryOnPipeline(nn.Module):
     def forward(self, batch: dict[str, torch.Tensor]) -> TryOnOutput:
         person = person_representation(batch)
         warped = self.gmm(person, batch["cloth"], batch["cloth_mask"])
-        out = self.tom(person, warped.warped_cloth, warped.warped_mask)
+        out = self.tom(person, warped.warped_cloth, warped.warped_mask, batch.get("agnostic_mask"))
         return TryOnOutput(
             out.result, warped.warped_cloth, warped.warped_mask, out.rendered, out.mask
         )

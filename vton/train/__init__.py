@@ -90,7 +90,7 @@ def train_tom(
     dataset, t = Path(dataset), params.train
     height, width = train_size(params, dataset)
     gmm = GMM.from_pretrained(gmm_dir)
-    config = TOMConfig(width=t.tom.width, depth=t.tom.depth)
+    config = TOMConfig(width=t.tom.width, depth=t.tom.depth, keep_unmasked=t.tom.keep_unmasked)
     runtime = start(t.device, t.amp)
     try:
         torch.manual_seed(t.seed)

@@ -123,6 +123,9 @@ def fit(
     (`samples_dir/step_N.png`) and finally the exported model (`out`, config.json beside the
     weights). Returns the summary that also goes into DVCLive's metrics.json.
     """
+    for name in ("batch_size", "log_every", "checkpoint_every"):
+        if getattr(schedule, name) <= 0:
+            raise ValueError(f"{name} must be positive, got {getattr(schedule, name)}")
     ckpt = checkpoints / fp / CHECKPOINT if checkpoints else None
     for net in task.nets.values():  # on the device first: optimiser state follows the params
         net.to(runtime.device)

@@ -129,7 +129,9 @@ class TomTask(Task):
         logs: dict[str, float] = {}
         if c.adversarial:  # the discriminator first, on a detached result
             with torch.no_grad(), self.runtime.autocast():
-                fake = self.run["tom"](person, warped.warped_cloth, warped.warped_mask).result
+                fake = self.run["tom"](
+                    person, warped.warped_cloth, warped.warped_mask, b["agnostic_mask"]
+                ).result
             with self.runtime.autocast():  # one forward over real and fake (one DDP pass)
                 scores, _ = self.run["discriminator"](
                     torch.cat([b["person"], fake]), torch.cat([person, person])
@@ -139,7 +141,9 @@ class TomTask(Task):
             self.backward(loss_d, "discriminator")
             logs["d_loss"] = loss_d.item()
         with self.runtime.autocast():
-            out = self.run["tom"](person, warped.warped_cloth, warped.warped_mask)
+            out = self.run["tom"](
+                person, warped.warped_cloth, warped.warped_mask, b["agnostic_mask"]
+            )
         l1 = F.l1_loss(out.result, b["person"])
         mask = F.l1_loss(out.mask, warped.warped_mask.float())
         loss = c.lambda_l1 * l1 + c.lambda_mask * mask
