@@ -13,9 +13,7 @@ import time
 from pathlib import Path
 
 import pytest
-import yaml
-
-from tests.test_pipeline import run
+from dvc_project import make_project, run
 
 PROJECT = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.slow
@@ -31,27 +29,17 @@ FLOW_KINDS = list(BACKENDS)
 VOLATILE = {"seconds", "images_per_s", "annotated", "cached"}  # timing and cache state
 
 
-def make_project(root: Path, n_train: int, n_test: int) -> Path:
-    """A copy of the project's pipeline in a fresh git + DVC repo, every annotation kind run
-    by a real model (not the reference copies)."""
-    root.mkdir(parents=True)
-    ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
-    for name in ("stages", "vton", "flows"):
-        shutil.copytree(PROJECT / name, root / name, ignore=ignore)
-    for name in ("dvc.yaml", ".dvcignore", ".gitignore"):
-        shutil.copy(PROJECT / name, root / name)
-    (root / "data" / "raw").mkdir(parents=True)  # the ingest stage's dep (dvc-added raw data)
-    shutil.copy(PROJECT / "data" / "raw" / ".gitkeep", root / "data" / "raw" / ".gitkeep")
-    params = yaml.safe_load((PROJECT / "params.yaml").read_text())
-    params["data"]["sample"].update(n_train=n_train, n_test=n_test)
-    for kind, backend in BACKENDS.items():
-        params[kind]["backend"] = backend
-    params["annotate"].update(workers=2, batch=2, max_reject_rate=0.5)
-    (root / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
-    run(root, "git", "init", "-q", "-b", "main")
-    run(root, "dvc", "init", "-q")
-    run(root, "dvc", "config", "core.analytics", "false")
-    return root
+def project(root: Path, n_train: int, n_test: int) -> Path:
+    """A copy of the project's pipeline and flows in a fresh git + DVC repo, every annotation
+    kind run by a real model (not the reference copies)."""
+
+    def real_models(params: dict) -> None:
+        params["data"]["sample"].update(n_train=n_train, n_test=n_test)
+        for kind, backend in BACKENDS.items():
+            params[kind]["backend"] = backend
+        params["annotate"].update(workers=2, batch=2, max_reject_rate=0.5)
+
+    return make_project(root, real_models, folders=("stages", "vton", "flows"))
 
 
 def annotation_files(dataset: Path) -> dict[str, bytes]:
@@ -70,7 +58,7 @@ def annotation_files(dataset: Path) -> dict[str, bytes]:
 @pytest.fixture(scope="module")
 def staged(tmp_path_factory) -> Path:
     """The project after `dvc repro` of ingest and the five annotation stages."""
-    root = make_project(tmp_path_factory.mktemp("staged") / "repo", n_train=6, n_test=2)
+    root = project(tmp_path_factory.mktemp("staged") / "repo", n_train=6, n_test=2)
     run(root, "dvc", "repro", *FLOW_KINDS)
     return root
 
@@ -123,7 +111,7 @@ def test_dask_flow_is_byte_identical_to_the_dvc_stages(staged, tmp_path, prefect
 
 
 def test_a_killed_flow_resumes_without_redoing_or_partial_files(tmp_path, prefect_api):
-    root = make_project(tmp_path / "repo", n_train=22, n_test=2)
+    root = project(tmp_path / "repo", n_train=22, n_test=2)
     run(root, "dvc", "repro", "ingest")
     cache = root / ".cache" / "vton" / "annotate"
     env = {**os.environ, "PREFECT_API_URL": prefect_api, "VTON_DASK_ADDRESS": ""}

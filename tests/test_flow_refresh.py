@@ -4,16 +4,14 @@ nothing new, the shop down)."""
 
 from __future__ import annotations
 
-import shutil
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
-import yaml
+from dvc_project import make_project, run
+from test_scraper import Shop, _jpeg, _listing, _product_page
 
-from tests.test_pipeline import run
-from tests.test_scraper import Shop, _jpeg, _listing, _product_page
 from vton.layout import Layout, read_catalog
 from vton.sources.sample import generate_sample
 
@@ -65,29 +63,20 @@ def shop():
 @pytest.fixture
 def project(tmp_path: Path) -> Path:
     """A committed git + DVC project reading the scraped source, with a local remote."""
-    root = tmp_path / "project"
-    root.mkdir()
-    ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
-    for name in ("stages", "vton", "flows"):
-        shutil.copytree(PROJECT / name, root / name, ignore=ignore)
-    for name in ("dvc.yaml", ".dvcignore", ".gitignore", "data/raw/.gitkeep"):
-        (root / name).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy(PROJECT / name, root / name)
-    params = yaml.safe_load((PROJECT / "params.yaml").read_text())
-    params["base"].update(height=128, width=96)
-    params["data"].update(source="scraped")
-    params["data"]["scraped"].update(root="data/raw/scraped", test_fraction=0.0)
-    params["annotate"].update(workers=0, max_reject_rate=0.5)
-    for kind in ("pose", "parse", "densepose"):
-        params[kind]["backend"] = "mediapipe"
-    params["cloth_mask"]["backend"] = "background"
-    params["refresh"].update(
-        sites=["example-shop"], targets=["validate"], retries=1, retry_delay_s=0.1
-    )
-    (root / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
-    run(root, "git", "init", "-q", "-b", "main")
-    run(root, "dvc", "init", "-q")
-    run(root, "dvc", "config", "core.analytics", "false")
+
+    def scraped(params: dict) -> None:
+        params["base"].update(height=128, width=96)
+        params["data"].update(source="scraped")
+        params["data"]["scraped"].update(root="data/raw/scraped", test_fraction=0.0)
+        params["annotate"].update(workers=0, max_reject_rate=0.5)
+        for kind in ("pose", "parse", "densepose"):
+            params[kind]["backend"] = "mediapipe"
+        params["cloth_mask"]["backend"] = "background"
+        params["refresh"].update(
+            sites=["example-shop"], targets=["validate"], retries=1, retry_delay_s=0.1
+        )
+
+    root = make_project(tmp_path / "project", scraped, folders=("stages", "vton", "flows"))
     run(root, "dvc", "remote", "add", "-d", "local", str(tmp_path / "remote"))
     run(root, "git", "add", "-A")
     run(root, "git", "commit", "-q", "-m", "project")

@@ -5,14 +5,11 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
-import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import yaml
+from dvc_project import make_project, run
 
 from vton.layout import KINDS, Layout, read_pairs
 
@@ -26,46 +23,18 @@ TINY_TRAIN = {
 }
 
 
-def run(cwd: Path, *cmd: str) -> str:
-    env = {
-        **os.environ,
-        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
-        "GIT_AUTHOR_NAME": "vton tests",
-        "GIT_AUTHOR_EMAIL": "tests@vton.invalid",
-        "GIT_COMMITTER_NAME": "vton tests",
-        "GIT_COMMITTER_EMAIL": "tests@vton.invalid",
-        "DVC_NO_ANALYTICS": "1",
-    }
-    proc = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=300)
-    if proc.returncode != 0:
-        raise AssertionError(
-            f"{' '.join(cmd)} failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}"
-        )
-    return proc.stdout + proc.stderr
-
-
 @pytest.fixture
 def repo(tmp_path: Path) -> Path:
     """A copy of the project's pipeline in a fresh git + DVC repo, with a tiny dataset."""
-    root = tmp_path / "repo"
-    root.mkdir()
-    ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
-    for name in ("stages", "vton"):
-        shutil.copytree(PROJECT / name, root / name, ignore=ignore)
-    for name in ("dvc.yaml", ".dvcignore", ".gitignore"):
-        shutil.copy(PROJECT / name, root / name)
-    (root / "data" / "raw").mkdir(parents=True)  # the ingest stage's dep (dvc-added raw data)
-    shutil.copy(PROJECT / "data" / "raw" / ".gitkeep", root / "data" / "raw" / ".gitkeep")
-    params = yaml.safe_load((PROJECT / "params.yaml").read_text())
-    params["base"].update(height=64, width=48)
-    params["data"]["sample"].update(n_train=4, n_test=2)
-    for key, value in TINY_TRAIN.items():  # train_gmm, train_tom, evaluate in seconds
-        params["train"][key] = params["train"][key] | value if isinstance(value, dict) else value
-    (root / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
-    run(root, "git", "init", "-q", "-b", "main")
-    run(root, "dvc", "init", "-q")
-    run(root, "dvc", "config", "core.analytics", "false")
-    return root
+
+    def tiny(params: dict) -> None:
+        params["base"].update(height=64, width=48)
+        params["data"]["sample"].update(n_train=4, n_test=2)
+        for key, value in TINY_TRAIN.items():  # train_gmm, train_tom, evaluate in seconds
+            train = params["train"]
+            train[key] = train[key] | value if isinstance(value, dict) else value
+
+    return make_project(tmp_path / "repo", tiny)
 
 
 def test_repro_builds_the_layout_then_is_a_no_op_and_exp_run_shows_the_change(repo: Path):

@@ -19,10 +19,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-import os
 import shutil
-import subprocess
-import sys
 import threading
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -31,6 +28,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import yaml
+from dvc_project import make_project, run
 from PIL import Image
 
 from scraper.dedupe import DuplicateIndex, signature
@@ -444,46 +442,19 @@ def test_duplicate_index_tells_resized_copies_from_other_pictures():
 # --- through the pipeline -----------------------------------------------------------------
 
 
-def _run(cwd: Path, *cmd: str) -> str:
-    env = {
-        **os.environ,
-        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
-        "GIT_AUTHOR_NAME": "vton tests",
-        "GIT_AUTHOR_EMAIL": "tests@vton.invalid",
-        "GIT_COMMITTER_NAME": "vton tests",
-        "GIT_COMMITTER_EMAIL": "tests@vton.invalid",
-        "DVC_NO_ANALYTICS": "1",
-    }
-    proc = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=300)
-    if proc.returncode != 0:
-        raise AssertionError(
-            f"{' '.join(cmd)} failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}"
-        )
-    return proc.stdout + proc.stderr
-
-
 @pytest.mark.slow
 def test_dvc_repro_turns_the_scraped_folder_into_the_vitonhd_layout(crawled, tmp_path):
-    repo = tmp_path / "repo"
-    repo.mkdir()
-    ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
-    for name in ("stages", "vton"):
-        shutil.copytree(PROJECT / name, repo / name, ignore=ignore)
-    for name in ("dvc.yaml", ".dvcignore", ".gitignore"):
-        shutil.copy(PROJECT / name, repo / name)
-    (repo / "data" / "raw").mkdir(parents=True)  # the ingest stage's dep (dvc-added raw data)
-    shutil.copy(PROJECT / "data" / "raw" / ".gitkeep", repo / "data" / "raw" / ".gitkeep")
-    params = yaml.safe_load((PROJECT / "params.yaml").read_text())
-    params["data"].update(source="scraped", max_reject_rate=0.9)
-    params["data"]["scraped"].update(root=str(crawled["root"]), test_fraction=0.3)
-    params["annotate"].update(workers=0, cache_dir=str(tmp_path / "cache"))
-    for kind in ("pose", "parse", "densepose"):
-        params[kind]["backend"] = "mediapipe"
-    params["cloth_mask"]["backend"] = "background"
-    (repo / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
-    _run(repo, "git", "init", "-q", "-b", "main")
-    _run(repo, "dvc", "init", "-q")
-    _run(repo, "dvc", "repro", "validate")
+    def scraped(params: dict) -> None:
+        params["data"].update(source="scraped", max_reject_rate=0.9)
+        params["data"]["scraped"].update(root=str(crawled["root"]), test_fraction=0.3)
+        params["annotate"].update(workers=0, cache_dir=str(tmp_path / "cache"))
+        for kind in ("pose", "parse", "densepose"):
+            params[kind]["backend"] = "mediapipe"
+        params["cloth_mask"]["backend"] = "background"
+
+    repo = make_project(tmp_path / "repo", scraped)
+    params = yaml.safe_load((repo / "params.yaml").read_text())
+    run(repo, "dvc", "repro", "validate")
 
     layout = Layout(repo / "data" / "dataset")
     ids = sorted(layout.ids("train") + layout.ids("test"))

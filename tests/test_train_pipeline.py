@@ -6,7 +6,8 @@ import json
 from pathlib import Path
 
 import pytest
-from test_pipeline import repo, run  # the tmp git + DVC repo with tiny params
+from dvc_project import run
+from test_pipeline import repo  # the tmp git + DVC repo with tiny params
 
 pytestmark = pytest.mark.slow
 __all__ = ["repo"]

@@ -419,16 +419,20 @@ def create_app(make_pipeline: Callable[[], object], serve: ServeParams | None = 
             },
         }
 
-    @app.post(f"{PREFIX}/tryon")
-    async def tryon(request: Request):
-        pool: WorkerPool = state["pool"]
+    async def read_form(request: Request) -> dict:
+        """The request's multipart fields by name; a malformed body is a 400 (415 for a
+        body that is not multipart at all)."""
         try:
-            fields = _fields(
-                parse_form(await read_body(request, limit), request.headers.get("content-type"))
-            )
+            body = await read_body(request, limit)
+            return _fields(parse_form(body, request.headers.get("content-type")))
         except FormError as exc:
             status = 415 if "Content-Type" in str(exc) else 400
             raise ApiError(status, "bad_form", str(exc)) from None
+
+    @app.post(f"{PREFIX}/tryon")
+    async def tryon(request: Request):
+        pool: WorkerPool = state["pool"]
+        fields = await read_form(request)
         person_part = _one(fields, "person", file=True)
         garment_part = _one(fields, "garment", file=True)
         fmt, quality, intermediates = _options(fields)
@@ -492,13 +496,7 @@ def create_app(make_pipeline: Callable[[], object], serve: ServeParams | None = 
     @app.post(f"{PREFIX}/batch", status_code=202)
     async def batch(request: Request):
         jobs: Jobs = state["jobs"]
-        try:
-            fields = _fields(
-                parse_form(await read_body(request, limit), request.headers.get("content-type"))
-            )
-        except FormError as exc:
-            status = 415 if "Content-Type" in str(exc) else 400
-            raise ApiError(status, "bad_form", str(exc)) from None
+        fields = await read_form(request)
         persons, garments = fields.get("person", []), fields.get("garment", [])
         for name, found in (("person", persons), ("garment", garments)):
             if not found:
