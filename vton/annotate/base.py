@@ -52,6 +52,14 @@ KIND_OUTPUTS: dict[str, tuple[str, ...]] = {
 """Layout kinds each annotation kind writes."""
 
 
+def outputs_of(annotator: object, kind: str, serves: str) -> tuple[str, ...]:
+    """The layout kinds `annotator` writes as the `kind` annotator; a ValueError when its
+    class serves another kind (`serves`)."""
+    if kind != serves:
+        raise ValueError(f"{type(annotator).__name__} produces {serves} annotations, not {kind!r}")
+    return KIND_OUTPUTS[kind]
+
+
 class AnnotationRejected(Exception):
     """This input cannot be annotated; `reason` is a short code, `detail` says why."""
 

@@ -64,12 +64,12 @@ from typing import Any
 import numpy as np
 
 from vton.annotate.base import (
-    KIND_OUTPUTS,
     AnnotationRejected,
     Item,
     MissingWeights,
     digest_file,
     make_fingerprint,
+    outputs_of,
 )
 from vton.sources.base import Sample
 
@@ -400,10 +400,8 @@ class BackgroundClothMask:
     name = "background"
 
     def __init__(self, kind: str = "cloth_mask", section: Any = None, tuning: Tuning = TUNING):
-        if kind != "cloth_mask":
-            raise ValueError(f"BackgroundClothMask produces cloth_mask annotations, not {kind!r}")
         self.kind = kind
-        self.outputs = KIND_OUTPUTS[kind]
+        self.outputs = outputs_of(self, kind, "cloth_mask")
         params = getattr(section, "background", None)
         self.border = float(getattr(params, "border", 0.02))
         self.tolerance = float(getattr(params, "tolerance", 0.0))
@@ -520,10 +518,8 @@ class RembgClothMask:
     name = "rembg"
 
     def __init__(self, kind: str = "cloth_mask", section: Any = None):
-        if kind != "cloth_mask":
-            raise ValueError(f"RembgClothMask produces cloth_mask annotations, not {kind!r}")
         self.kind = kind
-        self.outputs = KIND_OUTPUTS[kind]
+        self.outputs = outputs_of(self, kind, "cloth_mask")
         params = getattr(section, "rembg", None)
         model = str(getattr(params, "model", "") or "")
         self.post_process = bool(getattr(params, "post_process", True))

@@ -41,12 +41,12 @@ from typing import Any
 import numpy as np
 
 from vton.annotate.base import (
-    KIND_OUTPUTS,
     AnnotationRejected,
     Item,
     MissingWeights,
     digest_file,
     make_fingerprint,
+    outputs_of,
 )
 from vton.annotate.mp import MpLandmark
 from vton.formats.densepose import N_PARTS, DensePosePart
@@ -379,10 +379,8 @@ class MediaPipeDensePose:
     approximation = True  # the runner marks the stage summary with it
 
     def __init__(self, kind: str = "densepose", section: Any = None, shape: Shape = SHAPE):
-        if kind != "densepose":
-            raise ValueError(f"MediaPipeDensePose produces densepose annotations, not {kind!r}")
         self.kind = kind
-        self.outputs = KIND_OUTPUTS[kind]
+        self.outputs = outputs_of(self, kind, "densepose")
         self.shape = shape
         self._models = None
 
@@ -515,10 +513,8 @@ class Detectron2DensePose:
     name = "detectron2"
 
     def __init__(self, kind: str = "densepose", section: Any = None):
-        if kind != "densepose":
-            raise ValueError(f"Detectron2DensePose produces densepose annotations, not {kind!r}")
         self.kind = kind
-        self.outputs = KIND_OUTPUTS[kind]
+        self.outputs = outputs_of(self, kind, "densepose")
         params = getattr(section, "detectron2", None)
         config = str(getattr(params, "config", "") or "")
         weights = str(getattr(params, "weights", "") or "")

@@ -42,7 +42,7 @@ from typing import Any
 
 import numpy as np
 
-from vton.annotate.base import KIND_OUTPUTS, AnnotationRejected, Item, make_fingerprint
+from vton.annotate.base import AnnotationRejected, Item, make_fingerprint, outputs_of
 from vton.annotate.mp import MpLandmark
 from vton.formats.openpose import Body25, body25_to_coco18
 from vton.sources.base import Sample
@@ -202,15 +202,13 @@ class MediaPipePose:
     name = "mediapipe"
 
     def __init__(self, kind: str, section: Any):
-        if kind != "pose":
-            raise ValueError(f"MediaPipePose produces pose annotations, not {kind!r}")
+        self.kind = kind
+        self.outputs = outputs_of(self, kind, "pose")
         if not 0.0 <= section.min_confidence <= 1.0:
             raise ValueError(
                 f"pose.min_confidence must be in [0, 1], got {section.min_confidence}; "
                 "fix it in params.yaml"
             )
-        self.kind = kind
-        self.outputs = KIND_OUTPUTS[kind]
         self.params = section
         self._models = None
 

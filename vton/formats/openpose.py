@@ -228,18 +228,29 @@ def render_skeleton(
     """
     body25 = _check(body25, 25, "BODY_25 keypoints")
     if thickness is None:
-        thickness = max(1, round(4 * min(height, width) / 768))
+        thickness = _thickness(height, width)
+    limb_colors = [BODY25_COLORS[b] for _, b in BODY25_PAIRS]  # a limb takes its end's colour
+    return _draw(body25, BODY25_PAIRS, limb_colors, BODY25_COLORS, height, width, thickness)
+
+
+def _thickness(height: int, width: int) -> int:
+    return max(1, round(4 * min(height, width) / 768))
+
+
+def _draw(points, pairs, limb_colors, joint_colors, height, width, thickness) -> np.ndarray:
+    """Limbs (darkened colours, 2x `thickness` wide) then joints (circles of radius
+    `thickness`) of the present points on black: (H, W, 3) uint8 RGB."""
     canvas = Image.new("RGB", (width, height), (0, 0, 0))
     draw = ImageDraw.Draw(canvas)
-    present = body25[:, 2] > 0
-    for a, b in BODY25_PAIRS:
+    present = points[:, 2] > 0
+    for (a, b), limb_color in zip(pairs, limb_colors, strict=True):
         if present[a] and present[b]:
-            color = tuple(int(c * 0.6) for c in BODY25_COLORS[b])
-            draw.line([tuple(body25[a, :2]), tuple(body25[b, :2])], fill=color, width=thickness * 2)
+            color = tuple(int(c * 0.6) for c in limb_color)
+            draw.line([tuple(points[a, :2]), tuple(points[b, :2])], fill=color, width=thickness * 2)
     for k in np.flatnonzero(present):
-        x, y = body25[k, :2]
+        x, y = points[k, :2]
         draw.ellipse(
-            [x - thickness, y - thickness, x + thickness, y + thickness], fill=BODY25_COLORS[k]
+            [x - thickness, y - thickness, x + thickness, y + thickness], fill=joint_colors[k]
         )
     return np.asarray(canvas, dtype=np.uint8).copy()
 
@@ -332,17 +343,6 @@ def render_coco18(body25: np.ndarray, height: int, width: int) -> np.ndarray:
     (H, W, 3) uint8 RGB, as DressCode's `skeletons` show them (line width as
     `render_skeleton`)."""
     coco = body25_to_coco18(body25)
-    thickness = max(1, round(4 * min(height, width) / 768))
-    canvas = Image.new("RGB", (width, height), (0, 0, 0))
-    draw = ImageDraw.Draw(canvas)
-    present = coco[:, 2] > 0
-    for limb, (a, b) in enumerate(COCO18_PAIRS):
-        if present[a] and present[b]:
-            color = tuple(int(c * 0.6) for c in COCO18_COLORS[limb])
-            draw.line([tuple(coco[a, :2]), tuple(coco[b, :2])], fill=color, width=thickness * 2)
-    for k in np.flatnonzero(present):
-        x, y = coco[k, :2]
-        draw.ellipse(
-            [x - thickness, y - thickness, x + thickness, y + thickness], fill=COCO18_COLORS[k]
-        )
-    return np.asarray(canvas, dtype=np.uint8).copy()
+    limb_colors = COCO18_COLORS[: len(COCO18_PAIRS)]  # a limb takes the colour of its index
+    thickness = _thickness(height, width)
+    return _draw(coco, COCO18_PAIRS, limb_colors, COCO18_COLORS, height, width, thickness)

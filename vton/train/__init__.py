@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+from collections.abc import Callable
 from pathlib import Path
 
 import torch
@@ -22,7 +23,7 @@ from vton.models.tom import TOM, TOMConfig
 from vton.train.data import TryOnDataset, dataset_size
 from vton.train.loop import SCHEDULE_KEYS, Schedule, dataset_digest, fingerprint, fit
 from vton.train.runtime import start, stop
-from vton.train.tasks import GmmTask, TomTask
+from vton.train.tasks import GmmTask, Task, TomTask
 
 
 def train_size(params: Params, dataset: Path) -> tuple[int, int]:
@@ -58,22 +59,10 @@ def train_gmm(
     config = GMMConfig(
         width=t.gmm.width, levels=t.gmm.levels, grid=t.gmm.grid, height=height, image_width=width
     )
-    runtime = start(t.device, t.amp)
-    try:
-        torch.manual_seed(t.seed)
-        task = GmmTask(GMM(config), t.gmm)
-        data = TryOnDataset(dataset, "train", size=(height, width), augment=t.data)
-        fp = fingerprint(
-            kind="gmm", model=dataclasses.asdict(config), loss=_loss_params(t.gmm),
-            data=dataclasses.asdict(t.data), seed=t.seed, dataset=dataset_digest(dataset),
-        )  # fmt: skip
-        return fit(
-            task, runtime, data, _schedule(t.gmm), t.data, t.seed, fp, out=Path(out),
-            checkpoints=_path(checkpoints), live_dir=_path(live_dir),
-            samples_dir=_path(samples_dir),
-        )  # fmt: skip
-    finally:
-        stop(runtime)
+    return _train(
+        params, dataset, (height, width), "gmm", config, t.gmm,
+        lambda: GmmTask(GMM(config), t.gmm), out, checkpoints, live_dir, samples_dir,
+    )  # fmt: skip
 
 
 def train_tom(
@@ -91,19 +80,43 @@ def train_tom(
     height, width = train_size(params, dataset)
     gmm = GMM.from_pretrained(gmm_dir)
     config = TOMConfig(width=t.tom.width, depth=t.tom.depth, keep_unmasked=t.tom.keep_unmasked)
+    weights = (Path(gmm_dir) / WEIGHTS_NAME).read_bytes()
+    return _train(
+        params, dataset, (height, width), "tom", config, t.tom,
+        lambda: TomTask(TOM(config), gmm, t.tom), out, checkpoints, live_dir, samples_dir,
+        identity={"gmm": hashlib.sha256(weights).hexdigest(), "size": (height, width)},
+    )  # fmt: skip
+
+
+def _train(
+    params: Params,
+    dataset: Path,
+    size: tuple[int, int],
+    kind: str,
+    config,
+    section,
+    build: Callable[[], Task],
+    out: str | Path,
+    checkpoints: str | Path | None,
+    live_dir: str | Path | None,
+    samples_dir: str | Path | None,
+    identity: dict | None = None,
+) -> dict:
+    """Start the runtime, build the task (`build`, after seeding), fingerprint the run
+    (model config, losses, data, seed, dataset and `identity`) and `fit` it."""
+    t = params.train
     runtime = start(t.device, t.amp)
     try:
         torch.manual_seed(t.seed)
-        task = TomTask(TOM(config), gmm, t.tom)
-        data = TryOnDataset(dataset, "train", size=(height, width), augment=t.data)
-        weights = (Path(gmm_dir) / WEIGHTS_NAME).read_bytes()
+        task = build()
+        data = TryOnDataset(dataset, "train", size=size, augment=t.data)
         fp = fingerprint(
-            kind="tom", model=dataclasses.asdict(config), loss=_loss_params(t.tom),
+            kind=kind, model=dataclasses.asdict(config), loss=_loss_params(section),
             data=dataclasses.asdict(t.data), seed=t.seed, dataset=dataset_digest(dataset),
-            gmm=hashlib.sha256(weights).hexdigest(), size=(height, width),
+            **(identity or {}),
         )  # fmt: skip
         return fit(
-            task, runtime, data, _schedule(t.tom), t.data, t.seed, fp, out=Path(out),
+            task, runtime, data, _schedule(section), t.data, t.seed, fp, out=Path(out),
             checkpoints=_path(checkpoints), live_dir=_path(live_dir),
             samples_dir=_path(samples_dir),
         )  # fmt: skip

@@ -46,7 +46,7 @@ from typing import Any
 import cv2
 import numpy as np
 
-from vton.annotate.base import KIND_OUTPUTS, AnnotationRejected, Item, make_fingerprint
+from vton.annotate.base import AnnotationRejected, Item, make_fingerprint, outputs_of
 from vton.annotate.mp import MpLandmark
 from vton.formats.labels import VitonLabel as V
 from vton.sources.base import Sample
@@ -141,9 +141,7 @@ class MediaPipeParser:
     name = "mediapipe"
 
     def __init__(self, kind: str = "parse", section: Any = None, tuning: Tuning | None = None):
-        if kind != "parse":
-            raise ValueError(f"MediaPipeParser produces 'parse' annotations, not {kind!r}")
-        self.outputs = KIND_OUTPUTS[kind]
+        self.outputs = outputs_of(self, kind, "parse")
         self.tuning = tuning or Tuning()
         self._models = None
 
