@@ -25,15 +25,16 @@ from pathlib import Path
 
 import numpy as np
 
-from vton.annotate.base import KIND_OUTPUTS, Item, create_annotator
+from vton.annotate.base import KIND_OUTPUTS, Item
 from vton.annotate.items import dataset_dest, dataset_items
+from vton.annotate.registry import create_annotator
 from vton.annotate.runner import WorkItem, run
 from vton.config import parse_params
 from vton.formats import labels, openpose
 from vton.formats.images import load_photo, read_rgb, write_jpeg
 from vton.layout import Layout
 from vton.sources.sample import generate_sample
-from vton.sources.writer import write_kinds
+from vton.writer import write_kinds
 
 GOLDEN = Path(__file__).resolve().parents[1].parent / "shared" / "golden" / "vitonhd"
 SPLIT = "test"

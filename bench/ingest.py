@@ -18,7 +18,7 @@ from vton.config import parse_params
 from vton.layout import Layout
 from vton.sources import sample
 from vton.sources.ingest import ingest
-from vton.sources.writer import write_sample
+from vton.writer import write_sample
 
 
 def timed(fn) -> float:

@@ -25,9 +25,9 @@ from vton.annotate.agnostic import make_agnostic
 from vton.config import load_params
 from vton.layout import Layout, write_pairs
 from vton.sources.sample import generate_sample
-from vton.sources.writer import write_sample
 from vton.train import train_gmm, train_tom
 from vton.train.data import StepBatches, TryOnDataset
+from vton.writer import write_sample
 
 PROJECT = Path(__file__).resolve().parents[1]
 
@@ -52,7 +52,7 @@ def loader_only(root: Path, params, steps: int) -> float:
     loader = DataLoader(
         data,
         batch_sampler=StepBatches(len(data), batch, seed=0, start=0, steps=steps),
-        num_workers=params.train.data.workers,
+        num_workers=params.run.loader_workers,
     )
     began = time.perf_counter()
     for _ in loader:
@@ -102,7 +102,7 @@ def main() -> None:
         )
     t = base.train
     print(
-        f"(batch {t.tom.batch_size}, {t.data.workers} loader workers, {args.steps} steps, "
+        f"(batch {t.tom.batch_size}, {base.run.loader_workers} loader workers, {args.steps} steps, "
         f"GMM width {t.gmm.width}, TOM width {t.tom.width} depth {t.tom.depth}, "
         f"augmentation {'on' if t.data.augment else 'off'})"
     )

@@ -3,7 +3,7 @@
 The same library call as the DVC stages (`vton.annotate.items.annotate_dataset`), with one
 difference: the images missing from the content-addressed cache are annotated by Prefect
 tasks (`vton.annotate.runner.annotate_batch`, a batch of images each) on local worker
-processes, or on a Dask cluster when `annotate.dask_address` (or VTON_DASK_ADDRESS) names
+processes, or on a Dask cluster when `run.dask_address` (or VTON_DASK_ADDRESS) names
 one. The cache, outputs, rejects, logs and metrics are the stage's, byte for byte, so a
 killed flow resumes where it stopped and `dvc repro` afterwards finds nothing to redo.
 
@@ -38,8 +38,8 @@ annotate_batch_task = task(annotate_batch, name="annotate-batch", task_run_name=
 
 def task_runner(params: Params, dask_address: str | None = None) -> TaskRunner:
     """Local worker processes, or Dask: an address, or "local" for a LocalCluster."""
-    address = dask_address or os.environ.get("VTON_DASK_ADDRESS") or params.annotate.dask_address
-    workers = params.annotate.workers
+    address = dask_address or os.environ.get("VTON_DASK_ADDRESS") or params.run.dask_address
+    workers = params.run.annotate_workers
     if not address:
         if workers <= 0:
             return ThreadPoolTaskRunner(max_workers=1)
@@ -79,16 +79,16 @@ def annotate_flow(
     logger = get_run_logger()
     root = Path(params_path).resolve().parent
     params = load_params(params_path)
-    cache_dir = root / params.annotate.cache_dir
+    cache_dir = root / params.run.annotate_cache
     params = dataclasses.replace(
-        params, annotate=dataclasses.replace(params.annotate, cache_dir=str(cache_dir))
+        params, run=dataclasses.replace(params.run, annotate_cache=str(cache_dir))
     )
     unknown = sorted(set(kinds) - set(KINDS))
     if unknown:
         raise ValueError(f"unknown kinds {unknown}; choose from {list(KINDS)}")
     summaries = {}
     for kind in (k for k in KINDS if k in kinds):
-        execute = _executor(kind, getattr(params, kind), cache_dir, params.annotate.batch)
+        execute = _executor(kind, getattr(params, kind), cache_dir, params.run.flow_batch)
         summary = annotate_dataset(
             kind,
             params,

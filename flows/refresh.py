@@ -25,7 +25,7 @@ from prefect.artifacts import create_markdown_artifact
 from vton import versioning
 from vton.config import load_params
 
-DATASET = "data/dataset"  # where dvc.yaml's ingest stage writes (for the new-sample count)
+DATASET = "data/dataset"  # where dvc.yaml's publish stage writes the catalog (new-sample count)
 
 
 def _crawl(site: str, raw: str, start_urls: list[str] | None) -> dict:

@@ -2,7 +2,8 @@
 
 Reads the `annotate` params (runner) and the params section of its kind (backend), writes
 that kind's files into data/dataset, `rejects.jsonl` and `log.jsonl` (one line per image)
-into its report folder, and its summary metrics.
+into its report folder, and its summary metrics. `--catalog` (ingest's) gives the agnostic
+stage each sample's garment category (`agnostic.category: auto`).
 """
 
 from __future__ import annotations
@@ -24,11 +25,13 @@ def main() -> None:
         ("--reference", {"type": Path, "required": True}),
         ("--metrics", {"type": Path, "required": True}),
         ("--report-dir", {"type": Path, "required": True}),
+        ("--catalog", {"type": Path, "help": "ingest's catalog: each sample's category"}),
     )
     params = params_or_exit(args.params)
     try:
-        summary = annotate_dataset(args.kind, params, args.dataset, args.reference, args.report_dir)
-    except (AnnotationFailed, MissingWeights) as exc:
+        summary = annotate_dataset(args.kind, params, args.dataset, args.reference,
+                                   args.report_dir, catalog=args.catalog)  # fmt: skip
+    except (AnnotationFailed, MissingWeights, FileNotFoundError, ValueError) as exc:
         sys.exit(f"error: {exc}")
     write_metrics(args.metrics, summary)
     print(f"{args.kind}: {summary['written']} written ({summary['cached']} from cache), "

@@ -1,4 +1,5 @@
-"""DVC stage `ingest`: the configured source -> photos in data/dataset, the source's own
+"""DVC stage `ingest`: the configured source -> photos in data/dataset, the candidate pairs,
+catalog and rejects in data/ingest (stage `publish` makes the dataset's own), the source's own
 annotations in data/reference (for the annotation stages' `reference` backend)."""
 
 from __future__ import annotations
@@ -15,13 +16,13 @@ def main() -> None:
         __doc__,
         ("--out", {"type": Path, "required": True}),
         ("--reference", {"type": Path, "required": True}),
+        ("--index", {"type": Path, "help": "pairs, catalog, rejects (default: --out)"}),
         ("--metrics", {"type": Path, "required": True}),
     )
     params = params_or_exit(args.params)
     try:
-        summary = ingest(
-            params, args.out, base=args.params.resolve().parent, reference=args.reference
-        )
+        summary = ingest(params, args.out, base=args.params.resolve().parent,
+                         reference=args.reference, index=args.index)  # fmt: skip
     except (IngestError, FileNotFoundError, ValueError) as exc:
         sys.exit(f"error: ingest failed: {exc}")
     write_metrics(args.metrics, summary)

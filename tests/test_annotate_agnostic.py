@@ -19,7 +19,8 @@ from vton.annotate.agnostic import (
     make_agnostic,
     parse_agnostic,
 )
-from vton.annotate.base import AnnotationRejected, Annotator, Item, create_annotator
+from vton.annotate.base import AnnotationRejected, Annotator, Item
+from vton.annotate.registry import create_annotator
 from vton.config import AgnosticParams
 from vton.formats.labels import VitonLabel as L
 from vton.formats.labels import read_parse, write_parse

@@ -14,12 +14,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from vton.annotate.base import (
-    AnnotationRejected,
-    Item,
-    MissingWeights,
-    create_annotator,
-)
+from vton.annotate.base import AnnotationRejected, Item, MissingWeights
 from vton.annotate.cloth_mask import (
     TUNING,
     BackgroundClothMask,
@@ -27,6 +22,7 @@ from vton.annotate.cloth_mask import (
     background_mask,
     detect_session,
 )
+from vton.annotate.registry import create_annotator
 from vton.config import BackgroundMaskParams, ClothMaskParams, RembgParams
 from vton.formats.masks import read_mask
 from vton.sources.sample import generate_sample

@@ -14,7 +14,7 @@ import pytest
 from matplotlib import cbook
 from skimage import data as skimage_data
 
-from vton.annotate.base import AnnotationRejected, Item, MissingWeights, create_annotator
+from vton.annotate.base import AnnotationRejected, Item, MissingWeights
 from vton.annotate.densepose import (
     SHAPE,
     Detectron2DensePose,
@@ -26,6 +26,7 @@ from vton.annotate.densepose import (
     paste_box_labels,
 )
 from vton.annotate.mp import PoseResult
+from vton.annotate.registry import create_annotator
 from vton.config import DensePoseParams, Detectron2Params
 from vton.formats.densepose import DensePosePart, read_densepose
 from vton.formats.images import read_rgb

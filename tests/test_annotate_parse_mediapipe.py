@@ -12,9 +12,10 @@ import pytest
 from matplotlib import cbook
 from skimage import data as skimage_data
 
-from vton.annotate.base import AnnotationRejected, Item, create_annotator
+from vton.annotate.base import AnnotationRejected, Item
 from vton.annotate.mp import MediaPipeModels
 from vton.annotate.parse.mediapipe import MediaPipeParser, Tuning
+from vton.annotate.registry import create_annotator
 from vton.config import ParseParams
 from vton.formats.images import read_rgb
 from vton.formats.labels import VitonLabel as V

@@ -9,10 +9,11 @@ import numpy as np
 import pytest
 
 import vton  # noqa: F401  (sets HF_HUB_OFFLINE before transformers is imported)
-from vton.annotate.base import AnnotationRejected, Item, MissingWeights, create_annotator
+from vton.annotate.base import AnnotationRejected, Item, MissingWeights
 from vton.annotate.parse.neck import finish_parse, synthesize_neck
 from vton.annotate.parse.schp import SchpOnnxParser, person_box_transform, schp_preprocess
 from vton.annotate.parse.segformer import SegformerParser
+from vton.annotate.registry import create_annotator
 from vton.config import ParseParams, SchpParams, SegformerParams
 from vton.formats.labels import AtrLabel, FashnLabel, HumanParse24Label, LipLabel, VitonLabel
 

@@ -12,7 +12,7 @@ import pytest
 from matplotlib import cbook
 from skimage import data as skimage_data
 
-from vton.annotate.base import AnnotationRejected, Item, create_annotator
+from vton.annotate.base import AnnotationRejected, Item
 from vton.annotate.pose import (
     BODY25_FROM_MEDIAPIPE,
     HIP_WIDEN,
@@ -22,6 +22,7 @@ from vton.annotate.pose import (
     mediapipe_to_body25,
     mediapipe_to_coco18,
 )
+from vton.annotate.registry import create_annotator
 from vton.config import PoseParams
 from vton.formats import openpose
 from vton.formats.images import read_rgb

@@ -109,7 +109,7 @@ def test_leftover_temp_entries_are_not_results(dataset, tmp_path):
     cache = tmp_path / "cache"
     items = dataset_items("parse", layout, reference)
     section = parse_params({}).parse
-    from vton.annotate.base import create_annotator
+    from vton.annotate.registry import create_annotator
 
     fingerprint = create_annotator("parse", section).fingerprint()
     entry = entry_dir(cache, fingerprint, input_digest(items[0]))

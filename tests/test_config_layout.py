@@ -19,6 +19,12 @@ def test_project_params_load():
     assert set(params.validate.required) <= set(KINDS)
 
 
+def test_the_code_defaults_are_params_yaml():
+    """One source of defaults: the library, the CLI outside a project and the tests run with
+    the values `dvc repro` uses."""
+    assert parse_params({}) == load_params(PROJECT / "params.yaml")
+
+
 @pytest.mark.parametrize(
     "raw, message",
     [

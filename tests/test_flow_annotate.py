@@ -37,7 +37,8 @@ def project(root: Path, n_train: int, n_test: int) -> Path:
         params["data"]["sample"].update(n_train=n_train, n_test=n_test)
         for kind, backend in BACKENDS.items():
             params[kind]["backend"] = backend
-        params["annotate"].update(workers=2, batch=2, max_reject_rate=0.5)
+        params["annotate"].update(max_reject_rate=0.5)
+        params["run"].update(annotate_workers=2, flow_batch=2)
 
     return make_project(root, real_models, folders=("stages", "vton", "flows"))
 

@@ -68,7 +68,8 @@ def project(tmp_path: Path) -> Path:
         params["base"].update(height=128, width=96)
         params["data"].update(source="scraped")
         params["data"]["scraped"].update(root="data/raw/scraped", test_fraction=0.0)
-        params["annotate"].update(workers=0, max_reject_rate=0.5)
+        params["annotate"].update(max_reject_rate=0.5)
+        params["run"]["annotate_workers"] = 0
         for kind in ("pose", "parse", "densepose"):
             params[kind]["backend"] = "mediapipe"
         params["cloth_mask"]["backend"] = "background"

@@ -19,8 +19,8 @@ from vton.infer import INTERMEDIATES, InferencePipeline, checkpoint_dirs
 from vton.infer.inputs import model_batch
 from vton.layout import Layout
 from vton.sources.sample import generate_sample
-from vton.sources.writer import write_sample
 from vton.train.data import load_pair
+from vton.writer import write_sample
 
 
 @pytest.fixture(scope="module")

@@ -17,7 +17,7 @@ PROJECT = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.slow
 TINY_TRAIN = {
     "device": "cpu",
-    "data": {"height": 64, "width": 48, "workers": 0, "augment": True},
+    "data": {"height": 64, "width": 48, "augment": True},
     "gmm": {"steps": 4, "width": 4, "levels": 3, "grid": 3, "sample_every": 2},
     "tom": {"steps": 4, "width": 4, "depth": 3, "sample_every": 2},
 }
@@ -30,6 +30,7 @@ def repo(tmp_path: Path) -> Path:
     def tiny(params: dict) -> None:
         params["base"].update(height=64, width=48)
         params["data"]["sample"].update(n_train=4, n_test=2)
+        params["run"]["loader_workers"] = 0
         for key, value in TINY_TRAIN.items():  # train_gmm, train_tom, evaluate in seconds
             train = params["train"]
             train[key] = train[key] | value if isinstance(value, dict) else value

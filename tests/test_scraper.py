@@ -447,7 +447,7 @@ def test_dvc_repro_turns_the_scraped_folder_into_the_vitonhd_layout(crawled, tmp
     def scraped(params: dict) -> None:
         params["data"].update(source="scraped", max_reject_rate=0.9)
         params["data"]["scraped"].update(root=str(crawled["root"]), test_fraction=0.3)
-        params["annotate"].update(workers=0, cache_dir=str(tmp_path / "cache"))
+        params["run"].update(annotate_workers=0, annotate_cache=str(tmp_path / "cache"))
         for kind in ("pose", "parse", "densepose"):
             params[kind]["backend"] = "mediapipe"
         params["cloth_mask"]["backend"] = "background"

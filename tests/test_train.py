@@ -29,17 +29,18 @@ FACE_GROUP = [name for name, _ in PARSE_GROUPS].index("face")
 
 TINY = {
     "device": "cpu",
-    "data": {"height": 64, "width": 48, "workers": 0},
+    "data": {"height": 64, "width": 48},
     "gmm": {"steps": 4, "batch_size": 4, "width": 4, "levels": 3, "grid": 3, "log_every": 2,
             "sample_every": 2, "checkpoint_every": 2},
     "tom": {"steps": 4, "batch_size": 4, "width": 4, "depth": 3, "log_every": 2,
             "sample_every": 2, "checkpoint_every": 2},
 }  # fmt: skip
+RUN = {"loader_workers": 0}
 
 
 def tiny_params(**train):
     merged = {k: (v | train.get(k, {}) if isinstance(v, dict) else v) for k, v in TINY.items()}
-    return parse_params({"train": merged})
+    return parse_params({"train": merged, "run": RUN})
 
 
 @pytest.fixture(scope="module")
@@ -173,7 +174,7 @@ def test_resume_continues_from_the_saved_step(dataset, tmp_path):
 
 
 def test_two_process_gloo_ddp_matches_one_process(dataset, tmp_path):
-    params = yaml.safe_load(yaml.safe_dump({"train": TINY}))
+    params = yaml.safe_load(yaml.safe_dump({"train": TINY, "run": RUN}))
     params["train"]["gmm"]["steps"] = 3
     (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(PROJECT)}
@@ -229,7 +230,7 @@ def test_evaluate_scores_model_and_baselines_with_absent_feature_metrics(
 
 def test_vton_train_and_evaluate_commands(dataset, trained, tmp_path):
     params = tmp_path / "params.yaml"
-    params.write_text(yaml.safe_dump({"train": TINY}))
+    params.write_text(yaml.safe_dump({"train": TINY, "run": RUN}))
 
     def vton(*args: str) -> str:
         proc = subprocess.run(

@@ -8,7 +8,7 @@ from pathlib import Path
 from vton.annotate.agnostic import make_agnostic
 from vton.layout import Layout, unpaired, write_pairs
 from vton.sources.sample import generate_sample
-from vton.sources.writer import write_sample
+from vton.writer import write_sample
 
 
 def write_tiny_dataset(root: Path, n_train: int = 4, n_test: int = 2, height=64, width=48) -> Path:

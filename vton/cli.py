@@ -93,8 +93,8 @@ def cmd_annotate(args: argparse.Namespace) -> int:
         section,
         items,
         dest,
-        args.cache or Path(params.annotate.cache_dir),
-        workers=params.annotate.workers if args.workers is None else args.workers,
+        args.cache or Path(params.run.annotate_cache),
+        workers=params.run.annotate_workers if args.workers is None else args.workers,
         max_reject_rate=1.0 if args.max_reject_rate is None else args.max_reject_rate,
         rejects_path=args.rejects or report / "rejects.jsonl",
         log_path=report / "log.jsonl",
@@ -315,8 +315,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--reference", type=Path, help="reference annotations (with --dataset)")
     p.add_argument("--backend", help="override the kind's backend from params.yaml")
     p.add_argument("--params", type=Path, default=Path("params.yaml"))
-    p.add_argument("--workers", type=int, help="worker processes (default: annotate.workers)")
-    p.add_argument("--cache", type=Path, help="cache folder (default: annotate.cache_dir)")
+    p.add_argument("--workers", type=int, help="worker processes (default: run.annotate_workers)")
+    p.add_argument("--cache", type=Path, help="cache folder (default: run.annotate_cache)")
     p.add_argument("--rejects", type=Path, help="rejects file (default: OUT/rejects.jsonl)")
     p.add_argument(
         "--max-reject-rate", type=float, help="fail above this reject rate (default: never)"

@@ -110,22 +110,42 @@ class Data:
 class Validate:
     """What `validate` requires of every sample."""
 
-    required: tuple[str, ...] = ("image", "cloth")
+    required: tuple[str, ...] = (
+        "image",
+        "cloth",
+        "cloth_mask",
+        "parse",
+        "pose_json",
+        "pose_img",
+        "densepose",
+        "agnostic",
+        "parse_agnostic",
+        "agnostic_mask",
+    )
     fail_on_violation: bool = True
 
 
 @dataclass(frozen=True)
 class Annotate:
-    """The shared annotation runner (`vton.annotate.runner`)."""
+    """The shared annotation runner (`vton.annotate.runner`): what decides a stage's result."""
 
-    workers: int = 2  # worker processes; 0 runs in this process
-    cache_dir: str = ".cache/vton/annotate"  # content-addressed results, outside DVC outputs
     max_reject_rate: float = 0.2  # a stage fails when more samples than this are rejected
+
+
+@dataclass(frozen=True)
+class Run:
+    """How a run executes, not what it computes. No DVC stage lists this section and nothing
+    of it enters a cache or checkpoint fingerprint: changing it re-runs nothing and resumes
+    training where it stopped."""
+
+    annotate_workers: int = 2  # annotation worker processes; 0 runs in the stage's process
+    annotate_cache: str = ".cache/vton/annotate"  # (input digest, fingerprint) -> results
     # The Prefect flow (flows/annotate.py): "" runs on local worker processes; a scheduler
     # address (tcp://host:8786) runs on that Dask cluster; "local" starts a LocalCluster.
     # VTON_DASK_ADDRESS in the environment overrides it.
     dask_address: str = ""
-    batch: int = 8  # items per Prefect task (a task loads the model once per worker)
+    flow_batch: int = 8  # images per Prefect task (a task loads the model once per worker)
+    loader_workers: int = 2  # training DataLoader worker processes; 0 loads in the trainer
 
 
 @dataclass(frozen=True)
@@ -194,7 +214,9 @@ class AgnosticParams:
     """Cloth-agnostic person representations (from the parse and the BODY_25 keypoints)."""
 
     backend: Literal["reference", "hrviton"] = "hrviton"  # hrviton: the HR-VITON recipe
-    category: Literal["upper_body", "lower_body", "dresses"] = "upper_body"
+    # auto: each sample's category from the catalog (upper_body when it has none); or one
+    # category forced on every sample
+    category: Literal["auto", "upper_body", "lower_body", "dresses"] = "auto"
 
 
 @dataclass(frozen=True)
@@ -217,9 +239,8 @@ class ExportParams:
 class TrainData:
     """Loading and augmentation shared by both models (`vton.train.data`)."""
 
-    height: int = 0  # training resolution; 0: the dataset's own size
-    width: int = 0
-    workers: int = 2  # DataLoader worker processes; 0 loads in the training process
+    height: int = 128  # training resolution; 0 and 0: the dataset's own size
+    width: int = 96
     augment: bool = True  # one random affine + colour change per sample, on every kind alike
     shift: float = 0.04  # max translation, fraction of the side
     scale: float = 0.05  # max relative zoom in or out
@@ -232,18 +253,18 @@ class TrainData:
 class GmmTrain:
     """The geometric matching module (`vton.models.gmm`) and its training."""
 
-    steps: int = 400
+    steps: int = 300
     batch_size: int = 4  # the global batch: split across DDP processes
     lr: float = 1e-3
     width: int = 16  # channels of the first encoder level (doubles per level)
-    levels: int = 4  # encoder downsamplings: the correlation runs at 1/2**levels
+    levels: int = 3  # encoder downsamplings: the correlation runs at 1/2**levels
     grid: int = 5  # thin-plate-spline control points per side
     lambda_warp: float = 1.0  # L1 of the warped cloth against the cloth on the person
     lambda_mask: float = 1.0  # L1 of the warped mask against the person's garment region
     lambda_smooth: float = 0.5  # second differences of the control-point lattice
     log_every: int = 20
-    sample_every: int = 200  # sample grid image every N steps (0: only at the end)
-    checkpoint_every: int = 200
+    sample_every: int = 100  # sample grid image every N steps (0: only at the end)
+    checkpoint_every: int = 100
 
 
 @dataclass(frozen=True)
@@ -270,8 +291,8 @@ class TomTrain:
     d_layers: int = 3
     d_lr: float = 1e-3
     log_every: int = 25
-    sample_every: int = 250
-    checkpoint_every: int = 250
+    sample_every: int = 200
+    checkpoint_every: int = 200
 
 
 @dataclass(frozen=True)
@@ -362,6 +383,7 @@ class Params:
     base: Base = field(default_factory=Base)
     data: Data = field(default_factory=Data)
     annotate: Annotate = field(default_factory=Annotate)
+    run: Run = field(default_factory=Run)
     pose: PoseParams = field(default_factory=PoseParams)
     parse: ParseParams = field(default_factory=ParseParams)
     densepose: DensePoseParams = field(default_factory=DensePoseParams)

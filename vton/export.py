@@ -24,6 +24,9 @@ train list (DressCode has none), and
 DensePose UV (`_5_uv.npz`: our DensePose kind holds part ids only, so none is written and
 the loaders' `dense_uv` output is unavailable).
 
+Only the published samples are exported (`Layout.published_ids`): those the catalog marks
+excluded are left out, files and all; the pairs files list the published ones already.
+
 Files already in the flavour's format are hard-linked where the filesystem allows and copied
 otherwise. The export is built in a hidden sibling folder and moved into place at the end:
 OUT is either the previous export or the complete new one, never half of one.
@@ -100,6 +103,7 @@ def export(
             "samples": counts["samples"],
             "train": counts["train"],
             "test": counts["test"],
+            "excluded": len(source.excluded()),
             "files": counts["linked"] + counts["copied"] + counts["converted"],
             "linked": counts["linked"],
             "copied": counts["copied"],
@@ -159,7 +163,7 @@ def _export_viton(source: Layout, target: Layout, counts: Counter, progress: boo
         present = source.kinds_present(split)
         kinds = [k for k in present if k in target.kind_names]
         left_out |= set(present) - set(kinds)
-        ids = source.ids(split)
+        ids = source.published_ids(split)
         for kind_name in kinds:  # folders exist even when empty, as in the source
             target.folder(split, kind_name).mkdir(parents=True, exist_ok=True)
         for sid in tqdm(ids, desc=f"export {target.flavor} {split}", disable=not progress):
@@ -187,7 +191,9 @@ def _export_dresscode(
     """One DressCode category folder from every split; returns the kinds left out."""
     names: dict[str, str] = {}  # DressCode id -> our id
     left_out: set[str] = set()
-    work = [(split, sid) for split in source.splits_present() for sid in source.ids(split)]
+    work = [
+        (split, sid) for split in source.splits_present() for sid in source.published_ids(split)
+    ]
     for split, sid in work:
         dc = dresscode_id(sid)
         if dc in names:

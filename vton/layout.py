@@ -4,9 +4,14 @@
 ROOT/{train,test}/<folder of kind>/<ID><suffix of kind>
 ROOT/{split}_pairs.txt           paired: each person with its own garment ("P.jpg C.jpg")
 ROOT/{split}_pairs_unpaired.txt  each person with another person's garment
-ROOT/catalog.csv                 one row per sample: id, split, source, digests, provenance
+ROOT/catalog.csv                 one row per sample: id, split, source, digests, provenance,
+                                 and once published its status (`STATUS_COLUMNS`)
 ROOT/rejects.jsonl               inputs that were not used, one JSON object per line
 ```
+A published dataset (`vton.publish`) keeps every candidate sample in the catalog; those an
+annotation stage rejected are `excluded` there (stage and reason), absent from the pairs files,
+and listed in `rejects.jsonl`. Their files may remain in the kind folders: readers take the
+published samples from `Layout.published_ids`.
 Folder names and suffixes appear only here: `KINDS` (ours, which is HR-VITON's), the original
 VITON-HD loader's names (`VITON_HD_FOLDERS`, `Layout(root, flavor="viton-hd")`) and the
 DressCode layout (`DRESSCODE_FILES`, `DressCodeLayout`).
@@ -18,6 +23,7 @@ import csv
 import hashlib
 import io
 import json
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -57,6 +63,10 @@ KINDS: dict[str, Kind] = {
 }
 
 CATALOG_COLUMNS = ("id", "split", "source", "origin", "kinds", "provenance")
+STATUS_COLUMNS = ("status", "excluded_by", "excluded_reason")
+"""Catalog columns of a published dataset: `status` is PUBLISHED or EXCLUDED; an excluded
+sample names the stage that rejected it first (pipeline order) and that stage's reason."""
+PUBLISHED, EXCLUDED = "published", "excluded"
 
 FLAVORS = ("hr-viton", "viton-hd", "dresscode")
 """Layouts the peer codebases read: ours (HR-VITON's names), the original VITON-HD loader's,
@@ -87,6 +97,14 @@ def check_split(split: str) -> str:
     if split not in SPLITS:
         raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
     return split
+
+
+_UNSAFE = re.compile(r"[^A-Za-z0-9_-]+")
+
+
+def sample_id(stem: str) -> str:
+    """A file stem made safe for every loader: letters, digits, '-' and '_' only."""
+    return _UNSAFE.sub("-", stem).strip("-") or "unnamed"
 
 
 @dataclass(frozen=True)
@@ -165,6 +183,22 @@ class Layout:
     def rejects_path(self) -> Path:
         return self.root / "rejects.jsonl"
 
+    def excluded(self) -> dict[tuple[str, str], tuple[str, str]]:
+        """(split, id) -> (stage, reason) of every sample the catalog marks excluded; {}
+        without a catalog or before publishing (no `status` column)."""
+        if not self.catalog_path.exists():
+            return {}
+        frame = read_catalog(self.catalog_path)
+        if "status" not in frame.columns:
+            return {}
+        gone = frame[frame["status"] == EXCLUDED]
+        return {(r.split, r.id): (r.excluded_by, r.excluded_reason) for r in gone.itertuples()}
+
+    def published_ids(self, split: str) -> list[str]:
+        """Sample ids with a person photo that the catalog does not mark excluded (sorted)."""
+        gone = {sid for s, sid in self.excluded() if s == split}
+        return [sid for sid in self.ids(split) if sid not in gone]
+
 
 # --- pairs files ------------------------------------------------------------------------
 
@@ -211,6 +245,15 @@ def unpaired(ids: list[str], seed: int) -> list[tuple[str, str]]:
     return [(i, cloth_of[i]) for i in ids]
 
 
+def split_pairs(
+    ids: Iterable[str], seed: int, split: str
+) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+    """The paired and unpaired lists of a split's sample ids (sorted first); the derangement
+    is seeded with `seed` plus the split's index in `SPLITS`, so ingest and publish agree."""
+    ids = sorted(ids)
+    return [(i, i) for i in ids], unpaired(ids, seed + SPLITS.index(check_split(split)))
+
+
 # --- catalog and rejects ----------------------------------------------------------------
 
 
@@ -226,14 +269,15 @@ def file_digest(path: Path) -> str:
 def write_catalog(path: Path, rows: list[dict]) -> pd.DataFrame:
     """Write the catalog (one row per sample) as CSV, atomically, and return it.
 
-    Columns: id, split, source, origin, kinds (comma-separated), provenance (JSON), and one
-    `sha256_<kind>` column per kind present.
+    Columns: id, split, source, origin, kinds (comma-separated), provenance (JSON), the
+    `STATUS_COLUMNS` when the rows have them, and one `sha256_<kind>` column per kind present.
     """
     frame = pd.DataFrame(rows)
     if frame.empty:
         frame = pd.DataFrame(columns=list(CATALOG_COLUMNS))
     digest_cols = sorted(c for c in frame.columns if c.startswith("sha256_"))
-    frame = frame[[*CATALOG_COLUMNS, *digest_cols]].sort_values(["split", "id"])
+    status_cols = [c for c in STATUS_COLUMNS if c in frame.columns]
+    frame = frame[[*CATALOG_COLUMNS, *status_cols, *digest_cols]].sort_values(["split", "id"])
     buf = io.StringIO()
     frame.to_csv(buf, index=False)
     atomic_write_bytes(path, buf.getvalue().encode())

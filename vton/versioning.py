@@ -15,9 +15,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pandas as pd
-
-from vton.layout import Layout
+from vton.layout import EXCLUDED, Layout, read_catalog
 
 
 class VersioningError(RuntimeError):
@@ -107,8 +105,12 @@ def metrics_diff(root: Path, rev: str | None) -> dict:
 
 
 def catalog_ids(dataset: Path) -> set[str]:
-    """Sample ids in a dataset's catalog (empty before the first build)."""
+    """Ids of the published samples in a dataset's catalog (empty before the first build):
+    a sample an annotation stage excluded is not counted until a later run publishes it."""
     path = Layout(dataset).catalog_path
     if not path.exists():
         return set()
-    return set(pd.read_csv(path, dtype=str)["id"])
+    frame = read_catalog(path)
+    if "status" in frame.columns:
+        frame = frame[frame["status"] != EXCLUDED]
+    return set(frame["id"])

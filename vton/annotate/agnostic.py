@@ -51,6 +51,13 @@ Other categories (DressCode-style, no golden; their geometry is ours, in the sam
   skirt pixels below the top of the hip ellipses. Restored: head, hands, feet. Parse:
   every garment label and the neck removed, arms and legs inside their strips removed.
 
+Per sample (`agnostic.category: auto`, the default): each sample's category is the one its
+catalog row names (`provenance["category"]`: the DressCode folder it came from, a scraped
+product's top / bottom / dress), mapped by `CATALOG_CATEGORIES`; a sample whose catalog
+names none (VITON-HD, a folder of photos) or one the table lacks is `upper_body`. The
+category used and where it came from are in each sample's provenance. An explicit
+`agnostic.category` forces one category on every sample.
+
 Any resolution: the recipe's sizes are pixels at 768 wide. Here `r` is taken in that frame
 and scaled back (`r = (int(shoulder * 768 / W / 16) + 1) * W / 768`), so a 384-wide image
 gets the same shapes at half size; at 768 wide the result is the dataset's to the pixel.
@@ -79,14 +86,12 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from vton.annotate.base import KIND_OUTPUTS, AnnotationRejected, Item, make_fingerprint
+from vton.codegraph import code_digest
 from vton.formats.labels import VitonLabel as L
 from vton.formats.labels import read_parse
 from vton.formats.openpose import Body25 as K
 from vton.formats.openpose import read_keypoints
-from vton.sources.base import Sample
-
-RECIPE_VERSION = 1
-"""Bump when any output changes for the same inputs (part of the fingerprint)."""
+from vton.records import Sample
 
 GREY = 128
 """The fill of the masked region in `agnostic-v3.2` (Pillow's "gray")."""
@@ -96,6 +101,25 @@ REFERENCE_WIDTH = 768
 
 Category = Literal["upper_body", "lower_body", "dresses"]
 CATEGORIES: tuple[str, ...] = ("upper_body", "lower_body", "dresses")
+
+AUTO = "auto"
+"""`agnostic.category: auto`: each sample's category from its catalog row."""
+
+DEFAULT_CATEGORY = "upper_body"
+"""The category of a sample whose catalog names none (VITON-HD is all tops)."""
+
+CATALOG_CATEGORIES: dict[str, str] = {
+    # DressCode: the category folder of the sample (`vton.layout.DRESSCODE_CATEGORIES`)
+    "upper_body": "upper_body",
+    "lower_body": "lower_body",
+    "dresses": "dresses",
+    # scraped products (`vton.formats.scraped.CATEGORIES`)
+    "top": "upper_body",
+    "bottom": "lower_body",
+    "dress": "dresses",
+}
+"""A catalog's garment category (`provenance["category"]`, as the source wrote it) -> the
+recipe's category."""
 
 HEAD = (L.HAT, L.HAIR, L.SUNGLASSES, L.SCARF, L.FACE)
 UPPER_GARMENT = (L.UPPER_CLOTHES, L.DRESS, L.COAT)
@@ -420,6 +444,22 @@ def _check_category(category: str) -> _Rule:
     return RULES[category]
 
 
+def sample_category(configured: str, catalog: str | None = None) -> tuple[str, str]:
+    """The category the recipe uses for one sample, and where it came from.
+
+    configured: `agnostic.category`; catalog: the sample's catalog category (None when its
+    row has none). Returns (category, "params") for an explicit category, otherwise
+    (mapped, "catalog") or (DEFAULT_CATEGORY, "default") when the catalog names none or one
+    `CATALOG_CATEGORIES` lacks.
+    """
+    if configured != AUTO:
+        _check_category(configured)
+        return configured, "params"
+    if catalog is not None and catalog in CATALOG_CATEGORIES:
+        return CATALOG_CATEGORIES[catalog], "catalog"
+    return DEFAULT_CATEGORY, "default"
+
+
 def make_agnostic(
     rgb: np.ndarray | None,
     parse: np.ndarray,
@@ -500,7 +540,8 @@ def agnostic_mask(
 
 class HrVitonAgnostic:
     """The `hrviton` agnostic backend: the three agnostic kinds from the dataset's own parse
-    and keypoints (`Item.inputs["parse"]`, `Item.inputs["pose_json"]`)."""
+    and keypoints (`Item.inputs["parse"]`, `Item.inputs["pose_json"]`), in the category
+    `sample_category` gives (`Item.attributes["category"]` with `auto`)."""
 
     name = "hrviton"
 
@@ -508,11 +549,12 @@ class HrVitonAgnostic:
         self.kind = kind
         self.outputs = KIND_OUTPUTS[kind]
         self.section = section
-        self.category = getattr(section, "category", "upper_body")
-        _check_category(self.category)
+        self.category = getattr(section, "category", AUTO)
+        if self.category != AUTO:
+            _check_category(self.category)
 
     def fingerprint(self) -> str:
-        return make_fingerprint(self.kind, self.name, self.section, recipe=RECIPE_VERSION)
+        return make_fingerprint(self.kind, self.name, self.section, code=__name__)
 
     def load(self) -> None:
         """Nothing to load: Pillow and numpy only."""
@@ -540,12 +582,17 @@ class HrVitonAgnostic:
             raise AnnotationRejected(
                 "unreadable", f"keypoints {item.inputs['pose_json']}: {exc}"
             ) from exc
-        result = make_agnostic(item.rgb, parse, body25, self.category)
+        listed = item.attributes.get("category")
+        category, origin = sample_category(self.category, listed)
+        result = make_agnostic(item.rgb, parse, body25, category)
         sample = Sample(id=item.id, split=item.split)
         sample.agnostic = result.agnostic
         sample.parse_agnostic = result.parse_agnostic
         sample.agnostic_mask = result.mask
-        sample.provenance = {"category": self.category, "recipe": RECIPE_VERSION}
+        sample.provenance = {"category": category, "category_from": origin,
+                             "code": code_digest(__name__)[:16]}  # fmt: skip
+        if listed is not None:
+            sample.provenance["catalog_category"] = listed
         if result.notes:
             sample.provenance["estimated"] = list(result.notes)
         return sample

@@ -1,4 +1,6 @@
-"""The Annotator protocol every backend implements, and the registry that picks one by name.
+"""The Annotator protocol every backend implements, and what backends share.
+
+(`vton.annotate.registry` picks a backend by name.)
 
 An annotator turns one person photo into annotations:
 
@@ -6,7 +8,8 @@ An annotator turns one person photo into annotations:
 - `name`: the backend (`reference`, `mediapipe`, `segformer`, ...).
 - `outputs`: the layout kinds it writes (`("pose_json", "pose_img")` for pose).
 - `fingerprint()`: a string that changes whenever results could change (backend, weights
-  digest, params); the runner's cache is keyed by (input digest, fingerprint).
+  digest, params, the code it runs and the packages it uses: `make_fingerprint`); the
+  runner's cache is keyed by (input digest, fingerprint).
 - `load()`: heavy imports and model weights, once per worker process.
 - `annotate(item) -> Sample`: a `Sample` with the fields of `outputs` filled (pose, parse,
   densepose) and `provenance` notes (e.g. how many people were seen). Raise
@@ -19,7 +22,6 @@ build an annotator, print its fingerprint and fail fast on a missing weights pat
 from __future__ import annotations
 
 import hashlib
-import importlib
 import json
 from dataclasses import asdict, dataclass, field, is_dataclass
 from pathlib import Path
@@ -27,7 +29,8 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
-from vton.sources.base import Sample
+from vton.codegraph import code_digest, external_packages, package_versions
+from vton.records import Sample
 
 INPUT_KIND: dict[str, str] = {
     "pose": "image",
@@ -41,6 +44,10 @@ INPUT_KIND: dict[str, str] = {
 EXTRA_INPUTS: dict[str, tuple[str, ...]] = {"agnostic": ("parse", "pose_json")}
 """Dataset kinds an annotation kind reads besides its photo (in `Item.inputs`); they are
 part of the cache key, so a changed parse re-makes the agnostic images."""
+
+ATTRIBUTES: dict[str, tuple[str, ...]] = {"agnostic": ("category",)}
+"""Catalog facts about a sample an annotation kind reads (in `Item.attributes`, when the
+catalog has them); part of the cache key, so a changed category re-makes the masks."""
 
 KIND_OUTPUTS: dict[str, tuple[str, ...]] = {
     "pose": ("pose_json", "pose_img"),
@@ -80,7 +87,9 @@ class Item:
     rgb: (H, W, 3) uint8 RGB person photo, already at the dataset size.
     image_path: where it was read from; reference: the source's own annotation files
     (kind -> path) when the source carried them; inputs: the dataset files of the kinds in
-    `EXTRA_INPUTS` (e.g. the parse and keypoints the agnostic images are made from).
+    `EXTRA_INPUTS` (e.g. the parse and keypoints the agnostic images are made from);
+    attributes: the catalog's facts of the kinds in `ATTRIBUTES` (e.g. the garment category,
+    as the source wrote it), absent when the catalog has none.
     """
 
     id: str
@@ -89,6 +98,7 @@ class Item:
     image_path: Path
     reference: dict[str, Path]
     inputs: dict[str, Path] = field(default_factory=dict)
+    attributes: dict[str, str] = field(default_factory=dict)
 
 
 @runtime_checkable
@@ -117,59 +127,25 @@ def digest_file(path: str | Path) -> str:
     return h.hexdigest()
 
 
-def make_fingerprint(kind: str, name: str, params: Any = None, **extra: Any) -> str:
-    """A stable fingerprint from the backend, its params (a dataclass or dict) and extras."""
+def make_fingerprint(kind: str, name: str, params: Any = None, *, code: str, **extra: Any) -> str:
+    """A stable fingerprint of what an annotator's results depend on.
+
+    It covers the backend, its params (a dataclass or dict), `extra` (weights digests, say),
+    and `code`, the backend's module (pass `__name__`): the digest of that module's source
+    and of every project module it imports (`vton.codegraph.code_digest`), and the installed
+    versions of the third-party packages they import (`package_versions`). Editing any of
+    that code or upgrading such a package gives a new fingerprint, so the runner's cache
+    never serves results of other code.
+    """
     if is_dataclass(params):
         params = asdict(params)
-    text = json.dumps(
-        {"kind": kind, "backend": name, "params": params, **extra}, sort_keys=True, default=str
-    )
+    described = {
+        "kind": kind,
+        "backend": name,
+        "params": params,
+        "code": code_digest(code),
+        "packages": package_versions(external_packages(code)),
+        **extra,
+    }
+    text = json.dumps(described, sort_keys=True, default=str)
     return f"{kind}-{name}-{hashlib.sha256(text.encode()).hexdigest()[:16]}"
-
-
-# kind -> backend -> "module:Class"; modules are imported only when their backend is chosen.
-BACKENDS: dict[str, dict[str, str]] = {
-    "pose": {
-        "reference": "vton.annotate.reference:ReferenceAnnotator",
-        "mediapipe": "vton.annotate.pose:MediaPipePose",
-    },
-    "parse": {
-        "reference": "vton.annotate.reference:ReferenceAnnotator",
-        "mediapipe": "vton.annotate.parse.mediapipe:MediaPipeParser",
-        "segformer": "vton.annotate.parse.segformer:SegformerParser",
-        "schp_onnx": "vton.annotate.parse.schp:SchpOnnxParser",
-    },
-    "densepose": {
-        "reference": "vton.annotate.reference:ReferenceAnnotator",
-        "mediapipe": "vton.annotate.densepose:MediaPipeDensePose",
-        "detectron2": "vton.annotate.densepose:Detectron2DensePose",
-    },
-    "cloth_mask": {
-        "reference": "vton.annotate.reference:ReferenceAnnotator",
-        "background": "vton.annotate.cloth_mask:BackgroundClothMask",
-        "rembg": "vton.annotate.cloth_mask:RembgClothMask",
-    },
-    "agnostic": {
-        "reference": "vton.annotate.reference:ReferenceAnnotator",
-        "hrviton": "vton.annotate.agnostic:HrVitonAgnostic",
-    },
-}
-
-
-def create_annotator(kind: str, section: Any) -> Annotator:
-    """The annotator of `kind` that `section.backend` names, built from that params section.
-
-    `section` is `Params.pose`, `Params.parse` or `Params.densepose`; the class receives
-    `(kind, section)`.
-    """
-    if kind not in BACKENDS:
-        raise ValueError(f"unknown annotation kind {kind!r}; known: {', '.join(BACKENDS)}")
-    backend = section.backend
-    if backend not in BACKENDS[kind]:
-        raise ValueError(
-            f"{kind}.backend {backend!r} is not a {kind} backend; "
-            f"choose one of {', '.join(BACKENDS[kind])}"
-        )
-    module_name, class_name = BACKENDS[kind][backend].split(":")
-    cls = getattr(importlib.import_module(module_name), class_name)
-    return cls(kind, section)

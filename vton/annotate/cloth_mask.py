@@ -57,7 +57,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -71,13 +70,7 @@ from vton.annotate.base import (
     make_fingerprint,
     outputs_of,
 )
-from vton.sources.base import Sample
-
-BACKGROUND_VERSION = 1
-"""Bump when `background_mask` changes results (part of the fingerprint)."""
-
-REMBG_VERSION = 1
-"""Bump when the rembg backend's handling of the model output changes."""
+from vton.records import Sample
 
 _MODEL_KEY = "cloth_mask.rembg.model"
 _MODELS_URL = "https://github.com/danielgatis/rembg/releases"
@@ -424,7 +417,7 @@ class BackgroundClothMask:
             self.name,
             {"border": self.border, "tolerance": self.tolerance, "smooth": self.smooth},
             tuning=self.tuning,
-            version=BACKGROUND_VERSION,
+            code=__name__,
         )
 
     def load(self) -> None:
@@ -544,16 +537,11 @@ class RembgClothMask:
     def fingerprint(self) -> str:
         if self._digest is None:
             self._digest = digest_file(self.model)
-        try:
-            rembg_version = metadata.version("rembg")
-        except metadata.PackageNotFoundError:
-            rembg_version = "absent"
         return make_fingerprint(
             self.kind,
             self.name,
             {"weights": self._digest, "post_process": self.post_process},
-            rembg=rembg_version,
-            version=REMBG_VERSION,
+            code=__name__,
         )
 
     def load(self) -> None:

@@ -34,7 +34,6 @@ from __future__ import annotations
 
 import contextlib
 from dataclasses import dataclass
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -50,10 +49,7 @@ from vton.annotate.base import (
 )
 from vton.annotate.mp import MpLandmark
 from vton.formats.densepose import N_PARTS, DensePosePart
-from vton.sources.base import Sample
-
-APPROX_VERSION = 1
-"""Bump when `approximate_densepose` changes results (part of the fingerprint)."""
+from vton.records import Sample
 
 APPROXIMATION_NOTE = (
     "approximate DensePose: 24 parts assigned to the MediaPipe silhouette by nearest body "
@@ -385,13 +381,7 @@ class MediaPipeDensePose:
         self._models = None
 
     def fingerprint(self) -> str:
-        try:
-            mp_version = metadata.version("mediapipe")
-        except metadata.PackageNotFoundError:
-            mp_version = "absent"
-        return make_fingerprint(
-            self.kind, self.name, self.shape, mediapipe=mp_version, version=APPROX_VERSION
-        )
+        return make_fingerprint(self.kind, self.name, self.shape, code=__name__)
 
     def load(self) -> None:
         from vton.annotate.mp import MediaPipeModels
@@ -448,7 +438,6 @@ class MediaPipeDensePose:
 
 # --- detectron2 ------------------------------------------------------------------------
 
-DETECTRON2_VERSION = 1
 _CONFIG_KEY = "densepose.detectron2.config"
 _WEIGHTS_KEY = "densepose.detectron2.weights"
 _CONFIG_HINT = "detectron2/projects/DensePose/configs/densepose_rcnn_R_50_FPN_s1x.yaml"
@@ -548,7 +537,7 @@ class Detectron2DensePose:
             self.kind,
             self.name,
             {"config": digest_file(self.config), "weights": self._digest},
-            version=DETECTRON2_VERSION,
+            code=__name__,
         )
 
     def load(self) -> None:

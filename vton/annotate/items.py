@@ -2,23 +2,53 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from vton.annotate.base import EXTRA_INPUTS, INPUT_KIND, KIND_OUTPUTS
+from vton.annotate.base import ATTRIBUTES, EXTRA_INPUTS, INPUT_KIND, KIND_OUTPUTS
 from vton.annotate.runner import Executor, WorkItem, run
-from vton.layout import KINDS, SPLITS, Layout
-from vton.sources.folder import sample_id
+from vton.layout import KINDS, SPLITS, Layout, read_catalog, sample_id
 
 Dest = Callable[[str, WorkItem], Path]
 
 
-def dataset_items(kind: str, dataset: Layout, reference: Layout | None = None) -> list[WorkItem]:
+def catalog_attributes(catalog: Path, names: tuple[str, ...]) -> dict[tuple[str, str], dict]:
+    """(split, id) -> the provenance entries `names` of each catalog row that has them
+    (values as strings): e.g. the garment category a DressCode or scraped sample carries."""
+    catalog = Path(catalog)
+    if not catalog.is_file():
+        raise FileNotFoundError(
+            f"catalog {catalog} not found: the {', '.join(names)} of each sample is read from "
+            "the catalog ingest writes (data/ingest/catalog.csv in the pipeline); run ingest "
+            "first or give that file"
+        )
+    found = {}
+    for row in read_catalog(catalog).to_dict("records"):
+        try:
+            provenance = json.loads(row["provenance"] or "{}")
+        except ValueError as exc:
+            raise ValueError(
+                f"{catalog}: the provenance of {row['split']}/{row['id']} is not JSON ({exc}); "
+                "re-run ingest to rewrite the catalog"
+            ) from None
+        known = {k: str(provenance[k]) for k in names if provenance.get(k) is not None}
+        if known:
+            found[(row["split"], row["id"])] = known
+    return found
+
+
+def dataset_items(
+    kind: str, dataset: Layout, reference: Layout | None = None, catalog: Path | None = None
+) -> list[WorkItem]:
     """One item per sample of every split: the photo `kind` reads, the other dataset kinds
-    it reads (`EXTRA_INPUTS`), and the reference annotations the source left in `reference`
-    (same layout) for the `reference` backend."""
+    it reads (`EXTRA_INPUTS`), the reference annotations the source left in `reference`
+    (same layout) for the `reference` backend, and the facts of `ATTRIBUTES` that the
+    `catalog` file (ingest's) lists for the sample."""
     input_kind = INPUT_KIND[kind]
+    names = ATTRIBUTES.get(kind, ())
+    listed = catalog_attributes(catalog, names) if catalog is not None and names else {}
     items = []
     for split in SPLITS:
         for sid in dataset.ids(split, input_kind):
@@ -29,7 +59,9 @@ def dataset_items(kind: str, dataset: Layout, reference: Layout | None = None) -
                     if k.annotation and path.exists():
                         refs[name] = path
             inputs = {k: dataset.path(split, k, sid) for k in EXTRA_INPUTS.get(kind, ())}
-            items.append(WorkItem(sid, split, dataset.path(split, input_kind, sid), refs, inputs))
+            attributes = dict(listed.get((split, sid), {}))
+            image = dataset.path(split, input_kind, sid)
+            items.append(WorkItem(sid, split, image, refs, inputs, attributes))
     return items
 
 
@@ -37,9 +69,17 @@ def dataset_dest(dataset: Layout) -> Dest:
     return lambda kind_name, item: dataset.path(item.split, kind_name, item.id)
 
 
-def folder_items(folder: Path) -> list[WorkItem]:
-    """One item per file of a folder (hidden files aside); ids are the safe file stems."""
+def folder_items(
+    folder: Path, kind: str | None = None, inputs: Path | None = None
+) -> list[WorkItem]:
+    """One item per file of a folder (hidden files aside); ids are the safe file stems.
+
+    With `kind` and `inputs`, an item's `EXTRA_INPUTS` files are those `folder_dest(inputs)`
+    names: where `vton annotate pose|parse --in FOLDER --out INPUTS` wrote them.
+    """
     folder = Path(folder)
+    extra = EXTRA_INPUTS.get(kind, ()) if inputs is not None else ()
+    dest = folder_dest(inputs) if extra else None
     if not folder.is_dir():
         raise FileNotFoundError(f"{folder} is not a folder")
     items, seen = [], set()
@@ -48,7 +88,10 @@ def folder_items(folder: Path) -> list[WorkItem]:
         while sid in seen:  # photo.jpg and photo.png: keep both
             sid += "_"
         seen.add(sid)
-        items.append(WorkItem(sid, None, path))
+        item = WorkItem(sid, None, path)
+        if dest is not None:
+            item = WorkItem(sid, None, path, inputs={k: dest(k, item) for k in extra})
+        items.append(item)
     return items
 
 
@@ -66,11 +109,14 @@ def annotate_dataset(
     reference: Path,
     report_dir: Path,
     *,
+    catalog: Path | None = None,
     execute: Executor | None = None,
     progress: bool = True,
 ) -> dict:
     """Annotate every sample of the dataset at `dataset` with the `kind` backend `params`
     (a `vton.config.Params`) configures: the DVC stage and the Prefect flow both call this.
+    `catalog` (ingest's catalog file) gives each sample's facts the kind reads
+    (`ATTRIBUTES`: the agnostic category); without it there are none.
 
     Writes the kind's files into the dataset, `rejects.jsonl` and `log.jsonl` into
     `report_dir`; returns the summary. `execute` runs the uncached items elsewhere (see
@@ -83,10 +129,10 @@ def annotate_dataset(
     return run(
         kind,
         getattr(params, kind),
-        dataset_items(kind, layout, Layout(reference)),
+        dataset_items(kind, layout, Layout(reference), catalog),
         dataset_dest(layout),
-        Path(params.annotate.cache_dir),
-        workers=params.annotate.workers,
+        Path(params.run.annotate_cache),
+        workers=params.run.annotate_workers,
         max_reject_rate=params.annotate.max_reject_rate,
         rejects_path=Path(report_dir) / "rejects.jsonl",
         log_path=Path(report_dir) / "log.jsonl",

@@ -37,7 +37,6 @@ A pose that still belongs to someone else is rejected (`multiple_people`).
 
 from __future__ import annotations
 
-from importlib import metadata
 from typing import Any
 
 import numpy as np
@@ -45,10 +44,7 @@ import numpy as np
 from vton.annotate.base import AnnotationRejected, Item, make_fingerprint, outputs_of
 from vton.annotate.mp import MpLandmark
 from vton.formats.openpose import Body25, body25_to_coco18
-from vton.sources.base import Sample
-
-CONVERTER_VERSION = 1
-"""Bump when the conversion below changes results (it is part of the fingerprint)."""
+from vton.records import Sample
 
 HIP_WIDEN = 1.12
 """OpenPose hip width / MediaPipe hip width, measured on the golden set (module docstring)."""
@@ -213,18 +209,7 @@ class MediaPipePose:
         self._models = None
 
     def fingerprint(self) -> str:
-        try:
-            mp_version = metadata.version("mediapipe")
-        except metadata.PackageNotFoundError:
-            mp_version = "absent"
-        return make_fingerprint(
-            self.kind,
-            self.name,
-            self.params,
-            mediapipe=mp_version,
-            converter=CONVERTER_VERSION,
-            hip_widen=HIP_WIDEN,
-        )
+        return make_fingerprint(self.kind, self.name, self.params, code=__name__)
 
     def load(self) -> None:
         from vton.annotate.mp import MediaPipeModels

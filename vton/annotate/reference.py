@@ -13,7 +13,7 @@ from typing import Any
 from vton.annotate.base import KIND_OUTPUTS, AnnotationRejected, Item, make_fingerprint
 from vton.formats import densepose, labels, masks, openpose
 from vton.formats.images import image_size
-from vton.sources.base import Sample
+from vton.records import Sample
 
 # How each kind's reference file is checked before it is copied: decoded where the content
 # can be wrong (label ids, keypoints), its header read otherwise.
@@ -34,7 +34,7 @@ class ReferenceAnnotator:
         self.outputs = KIND_OUTPUTS[kind]
 
     def fingerprint(self) -> str:
-        return make_fingerprint(self.kind, self.name, version=2)
+        return make_fingerprint(self.kind, self.name, code=__name__)
 
     def load(self) -> None:
         """Nothing to load."""

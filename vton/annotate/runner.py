@@ -30,10 +30,11 @@ from typing import Any
 
 from tqdm import tqdm
 
-from vton.annotate.base import AnnotationRejected, Annotator, Item, MissingWeights, create_annotator
+from vton.annotate.base import AnnotationRejected, Annotator, Item, MissingWeights
+from vton.annotate.registry import create_annotator
 from vton.formats.images import ImageRejected, load_photo
 from vton.layout import KINDS, write_jsonl
-from vton.sources.writer import copy_atomic, write_kinds
+from vton.writer import copy_atomic, write_kinds
 
 Executor = Callable[[list["WorkItem"]], Iterable["Outcome"]]
 """Annotates the items missing from the cache into it; yields one Outcome per item."""
@@ -51,7 +52,8 @@ class WorkItem:
     """One input of a run (picklable: the image is read by the worker).
 
     reference: the source's annotation files for this input (kind -> path); inputs: other
-    dataset files the annotator reads (kind -> path). Both are part of the cache key.
+    dataset files the annotator reads (kind -> path); attributes: catalog facts it reads
+    (name -> value, e.g. the garment category). All are part of the cache key.
     """
 
     id: str
@@ -59,6 +61,7 @@ class WorkItem:
     image: Path
     reference: dict[str, Path] = field(default_factory=dict)
     inputs: dict[str, Path] = field(default_factory=dict)
+    attributes: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -82,8 +85,11 @@ class Outcome:
 
 
 def input_digest(item: WorkItem) -> str:
-    """sha256 over the bytes of the image and every reference file of an item."""
+    """sha256 over the bytes of the image and every reference and input file of an item,
+    and its attributes."""
     h = hashlib.sha256()
+    for name, value in sorted(item.attributes.items()):  # none: the digest of old entries
+        h.update(f"attribute:{name}={value}\n".encode())
     named = [("image", item.image), *sorted(item.reference.items())]
     named += [(f"input:{k}", p) for k, p in sorted(item.inputs.items())]
     for name, path in named:
@@ -135,7 +141,7 @@ def process_item(
         height, width = photo.rgb.shape[:2]
         result = annotator.annotate(
             Item(item.id, item.split or "", photo.rgb, item.image, dict(item.reference),
-                 dict(item.inputs))
+                 dict(item.inputs), dict(item.attributes))
         )  # fmt: skip
         written = write_kinds(result, lambda k: _entry_file(tmp, k), height, width,
                               only=annotator.outputs)  # fmt: skip
@@ -243,12 +249,16 @@ def run(
     dest(kind_name, item) gives the output path of each layout kind. Writes `rejects_path`
     (JSON lines), `log_path` (one JSON line per item: written or rejected, from cache or
     not, and the annotator's notes such as how many people it saw) and returns a flat
-    summary for DVC metrics. Raises AnnotationFailed (after writing everything) when the
-    reject rate passes `max_reject_rate`; MissingWeights when the backend has no weights
-    configured. `execute(todo)` annotates the items not in the cache into it and yields their
-    Outcomes (default: worker processes of this machine, `workers` of them).
+    summary for DVC metrics. An item whose `inputs` files are absent (an earlier stage
+    rejected that sample) is `skipped`: logged, neither annotated nor a reject of this stage,
+    and left out of its reject rate. Raises AnnotationFailed (after writing everything) when
+    the reject rate passes `max_reject_rate` or every item was skipped; MissingWeights when
+    the backend has no weights configured. `execute(todo)` annotates the items not in the
+    cache into it and yields their Outcomes (default: worker processes of this machine,
+    `workers` of them).
     """
     items = list(items)
+    absent = {item.id: gone for item in items if (gone := _absent_inputs(item))}
     annotator = create_annotator(kind, section)  # fails fast on a missing weights path
     fingerprint = annotator.fingerprint()
     outputs = annotator.outputs
@@ -256,6 +266,8 @@ def run(
     outcomes: dict[str, Outcome] = {}
     todo: list[WorkItem] = []
     for item in items:
+        if item.id in absent:
+            continue
         meta = _read_meta(entry_dir(cache_dir, fingerprint, input_digest(item)))
         if meta is None:
             todo.append(item)
@@ -266,7 +278,7 @@ def run(
                                         meta.get("provenance", {}))  # fmt: skip
     by_id = {item.id: item for item in items}
     bar = tqdm(total=len(items), desc=f"{kind} ({annotator.name})", unit="img",
-               disable=not progress, initial=len(outcomes))  # fmt: skip
+               disable=not progress, initial=len(outcomes) + len(absent))  # fmt: skip
     model_start = time.perf_counter()
     if todo:
         if execute is None:
@@ -280,9 +292,14 @@ def run(
     bar.close()
     rejects, log = [], []
     for item in items:
+        record = {"id": item.id, "split": item.split, "image": str(item.image)}
+        if item.id in absent:
+            log.append({**record, "cached": False, "status": "skipped", "reason": "missing_input",
+                        "detail": f"no {', '.join(absent[item.id])} file: an earlier stage "
+                                  "rejected this sample (or has not run)"})  # fmt: skip
+            continue
         outcome = outcomes[item.id]
-        record = {"id": item.id, "split": item.split, "image": str(item.image),
-                  "cached": outcome.cached}  # fmt: skip
+        record["cached"] = outcome.cached
         if outcome.rejected:
             record.update(status="rejected", reason=outcome.reason, detail=outcome.detail)
             rejects.append({**record, "annotator": fingerprint})
@@ -295,17 +312,19 @@ def run(
     if log_path is not None:
         write_jsonl(log_path, log)
     seconds = time.perf_counter() - start
-    annotated = len(todo)
+    annotated, skipped = len(todo), len(absent)
+    counted = len(items) - skipped  # the reject rate's denominator
     summary = {
         "kind": kind,
         "backend": annotator.name,
         "annotator": fingerprint,
         "samples": len(items),
         "annotated": annotated,
-        "cached": len(items) - annotated,
-        "written": len(items) - len(rejects),
+        "cached": counted - annotated,
+        "written": counted - len(rejects),
+        "skipped": skipped,
         "rejects": len(rejects),
-        "reject_rate": round(len(rejects) / len(items), 4) if items else 0.0,
+        "reject_rate": round(len(rejects) / counted, 4) if counted else 0.0,
         "seconds": round(seconds, 3),
         "images_per_s": round(annotated / model_seconds, 3) if annotated and model_seconds else 0.0,
     }
@@ -316,13 +335,24 @@ def run(
         summary[f"rejects_{reason}"] = count
     if getattr(annotator, "approximation", False):
         summary["approximation"] = True
+    if items and not counted:
+        raise AnnotationFailed(
+            f"{kind}: all {skipped} samples lack the files it reads "
+            f"({', '.join(sorted({k for gone in absent.values() for k in gone}))}); "
+            "run the stages that make them first (dvc repro)"
+        )
     if summary["reject_rate"] > max_reject_rate:
         where = f"; reasons in {rejects_path}" if rejects_path else ""
         raise AnnotationFailed(
-            f"{kind}: {len(rejects)} of {len(items)} images rejected "
+            f"{kind}: {len(rejects)} of {counted} images rejected "
             f"({summary['reject_rate']:.0%}), above max_reject_rate={max_reject_rate}{where}"
         )
     return summary
+
+
+def _absent_inputs(item: WorkItem) -> list[str]:
+    """The kinds of `item.inputs` whose files do not exist."""
+    return sorted(k for k, path in item.inputs.items() if not Path(path).exists())
 
 
 def _annotate(kind, section, annotator, todo, cache_dir, fingerprint, workers):

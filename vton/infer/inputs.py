@@ -19,7 +19,7 @@ import cv2
 import numpy as np
 import torch
 
-from vton.sources.base import Sample
+from vton.records import Sample
 
 PAIR_ID = "pair"
 SPLIT = "test"
@@ -66,8 +66,8 @@ def model_batch(arrays: dict, size: tuple[int, int], device: torch.device) -> di
     only), e.g. agnostic (1, 3, h, w) in [-1, 1] with (h, w) = size.
     """
     from vton.layout import Layout
-    from vton.sources.writer import write_sample
     from vton.train.data import load_pair
+    from vton.writer import write_sample
 
     height, width = check_arrays(arrays)
     sample = Sample(

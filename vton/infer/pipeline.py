@@ -102,10 +102,12 @@ class Annotators:
     """The person and garment annotators `infer` names, built from their params sections."""
 
     def __init__(self, params: Params):
-        from vton.annotate.base import create_annotator
+        from vton.annotate.agnostic import sample_category
+        from vton.annotate.registry import create_annotator
 
         infer = params.infer
-        self.category = params.agnostic.category
+        # a new photo has no catalog row: `auto` is the default category (upper_body)
+        self.category = sample_category(params.agnostic.category)[0]
         self.pose = create_annotator("pose", dataclasses.replace(params.pose, backend=infer.pose))
         self.parse = create_annotator(
             "parse", dataclasses.replace(params.parse, backend=infer.parse)

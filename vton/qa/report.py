@@ -9,7 +9,9 @@ Every sample is a row with one cell per column (`COLUMNS`): the photo with its p
 overlaid, the skeleton over the photo, the DensePose rendering, the agnostic image, the
 agnostic parse, the agnostic mask over the photo, the cloth and the cloth mask. A kind the
 dataset lacks is a "missing" placeholder naming its folder; a file that cannot be read is an
-"unreadable" placeholder with the error. Pages hold inline CSS and relative links only (no
+"unreadable" placeholder with the error. The rows are the published samples; page 1 lists
+every sample the catalog marks excluded (`Layout.excluded`) with the stage, its reason and
+detail, and thumbnails of its photo and garment. Pages hold inline CSS and relative links only (no
 scripts, fonts or network), so the folder can be copied and opened anywhere.
 """
 
@@ -19,6 +21,7 @@ import html
 import json
 import math
 import os
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,12 +36,13 @@ from vton.formats.images import atomic_write_bytes, write_jpeg
 from vton.formats.masks import read_mask
 from vton.layout import KINDS, SPLITS, Layout, kind, read_jsonl
 
-STAGES = ("ingest", "pose", "parse", "densepose", "cloth_mask", "agnostic", "validate")
+STAGES = ("ingest", "pose", "parse", "densepose", "cloth_mask", "agnostic", "publish", "validate")
 """The stages whose `metrics/<stage>.json` the summary shows, in pipeline order."""
 
 THUMBS = "thumbs"
 THUMB_QUALITY = 85
 MAX_REJECTS = 200  # rows of the rejects table; the rest are counted
+EXCLUDED_KINDS = ("image", "cloth")  # thumbnails of an excluded sample, where the file exists
 PARSE_ALPHA = 0.6  # weight of the parse colours over the photo
 MASK_TINT = np.array([214, 40, 150], np.float32)  # agnostic mask over the photo
 MASK_ALPHA = 0.55
@@ -186,8 +190,10 @@ def load_stage_reports(
     """Collect what the stages left behind, for `write_report`.
 
     Returns (metrics, rejects): `metrics[stage]` is `metrics_dir/<stage>.json` for each of
-    `STAGES` that exists; `rejects["ingest"]` is the dataset's `rejects.jsonl` and
-    `rejects[kind]` each `annotate_dir/<kind>/rejects.jsonl`. Absent files are left out.
+    `STAGES` that exists; `rejects[stage]` the records of the dataset's `rejects.jsonl` whose
+    `stage` it is (records without one are ingest's, as in a dataset not yet published), then
+    `annotate_dir/<kind>/rejects.jsonl` for each kind the dataset's file does not cover.
+    Absent files are left out.
     """
     metrics: dict[str, dict] = {}
     for stage in STAGES:
@@ -201,15 +207,21 @@ def load_stage_reports(
                 raise ValueError(f"{path}: expected a JSON object of metrics, got {type(data)}")
             metrics[stage] = data
     rejects: dict[str, list[dict]] = {}
-    sources = [("ingest", Layout(dataset).rejects_path)]
+    sources = [(None, Layout(dataset).rejects_path)]
     if Path(annotate_dir).is_dir():
         sources += [(p.name, p / "rejects.jsonl") for p in sorted(Path(annotate_dir).iterdir())]
     for stage, path in sources:
-        if path.is_file():
+        if path.is_file() and stage not in rejects:
             try:
-                rejects[stage] = list(read_jsonl(path))
+                records = list(read_jsonl(path))
             except json.JSONDecodeError as exc:
                 raise ValueError(f"{path}: a line is not valid JSON ({exc})") from exc
+            if stage is None:  # the dataset's: every stage's records once published
+                for record in records:
+                    rejects.setdefault(record.get("stage", "ingest"), []).append(record)
+                rejects.setdefault("ingest", [])
+            else:
+                rejects[stage] = records
     return metrics, rejects
 
 
@@ -253,8 +265,12 @@ def write_report(
     metrics, rejects = metrics or {}, rejects or {}
     out.mkdir(parents=True, exist_ok=True)
 
+    excluded = layout.excluded()
     present: dict[str, dict[str, set[str]]] = {
-        split: {k: set(layout.ids(split, k)) for k in layout.kinds_present(split)}
+        split: {
+            k: {sid for sid in layout.ids(split, k) if (split, sid) not in excluded}
+            for k in layout.kinds_present(split)
+        }
         for split in layout.splits_present()
     }
     samples = [
@@ -272,7 +288,13 @@ def write_report(
         have = {k for k, ids in present[split].items() if sid in ids}
         rows.append(_sample_row(layout, split, sid, have, out, thumb_height, written))
 
-    context = _Context(dataset, out, samples, present, metrics, rejects, page_of, pages, per_page)
+    gone = [
+        _excluded_row(layout, key, why, rejects, out, max(16, thumb_height // 2), written)
+        for key, why in sorted(excluded.items(), key=lambda e: (SPLITS.index(e[0][0]), e[0][1]))
+    ]
+    context = _Context(
+        dataset, out, samples, present, metrics, rejects, page_of, pages, per_page, gone
+    )
     for page in range(1, pages + 1):
         chunk = rows[(page - 1) * per_page : page * per_page]
         atomic_write_bytes(out / _page_name(page), _page_html(context, page, chunk).encode())
@@ -370,6 +392,57 @@ def _sample_row(
     return _Row(split, sid, cells, missing, thumb[0])
 
 
+@dataclass
+class _Excluded:
+    split: str
+    id: str
+    stage: str
+    reason: str
+    detail: str
+    cells: list[str]  # HTML of a thumbnail (or placeholder) per `EXCLUDED_KINDS`
+
+
+def _excluded_row(
+    layout: Layout,
+    key: tuple[str, str],
+    why: tuple[str, str],
+    rejects: dict[str, list[dict]],
+    out: Path,
+    thumb_height: int,
+    written: set[Path],
+) -> _Excluded:
+    """An excluded sample: its stage and reason (the detail from that stage's rejects) and
+    a thumbnail of each of `EXCLUDED_KINDS` it has."""
+    (split, sid), (stage, reason) = key, why
+    record = next((r for r in rejects.get(stage, []) if (r.get("split"), r.get("id")) == key), {})
+    detail = record.get("detail", "")
+    have = {k for k in EXCLUDED_KINDS if layout.path(split, k, sid).is_file()}
+    height, width = _sample_size(layout, split, sid, have)
+    thumb = (max(1, round(width * thumb_height / height)), thumb_height)
+    sample = _Sample(layout, split, sid, have, height, width, thumb)
+    cells = []
+    for kind_name in EXCLUDED_KINDS:
+        if kind_name not in have:
+            cells.append(
+                f'<span class="ph missing">no {html.escape(kind(kind_name).folder)}</span>'
+            )
+            continue
+        rel = f"{THUMBS}/{split}/{sid}.excluded-{kind_name}.jpg"
+        try:
+            write_jpeg(out / rel, sample.resized(kind_name), quality=THUMB_QUALITY)
+        except Exception as exc:  # a broken file is shown, not fatal: this is a QA tool
+            cells.append(f'<span class="ph error">{html.escape(type(exc).__name__)}</span>')
+            continue
+        written.add(out / rel)
+        href = os.path.relpath(layout.path(split, kind_name, sid), out)
+        cells.append(
+            f'<a href="{_url(href)}"><img src="{_url(rel)}" width="{thumb[0]}" '
+            f'height="{thumb[1]}" alt="{kind_name} of {html.escape(sid)}"></a>'
+        )
+    detail = detail if isinstance(detail, str) else json.dumps(detail)
+    return _Excluded(split, sid, stage, reason, detail, cells)
+
+
 def _url(relative: str) -> str:
     return quote(Path(relative).as_posix(), safe="/")
 
@@ -388,6 +461,7 @@ class _Context:
     page_of: dict[tuple[str, str], int]
     pages: int
     per_page: int
+    excluded: list[_Excluded] = field(default_factory=list)
 
 
 CSS = """
@@ -459,6 +533,9 @@ details.legend summary { cursor: pointer; }
 .ph small { font-size: 10.5px; color: #8c3b35; overflow-wrap: anywhere; }
 .ph.error { background: var(--warn-bg); border-color: #e0b45c; color: #8a5a00; }
 .empty { color: var(--muted); padding: 24px; text-align: center; }
+table.excluded td.thumb { padding: 3px; }
+table.excluded img { display: block; border-radius: 4px; }
+table.excluded .ph { min-width: 72px; min-height: 48px; font-size: 11px; }
 footer { color: var(--muted); font-size: 12px; margin-top: 18px; }
 """
 
@@ -608,6 +685,7 @@ def _summary_html(ctx: _Context) -> str:
     parts.append("</div><div>")
     parts.append(_kinds_html(ctx))
     parts.append("</div></div>")
+    parts.append(_excluded_html(ctx))
     parts.append(_rejects_html(ctx))
     parts.append("</section>")
     return "\n".join(parts)
@@ -666,6 +744,36 @@ def _kinds_html(ctx: _Context) -> str:
     return "".join(parts)
 
 
+def _excluded_html(ctx: _Context) -> str:
+    """Every sample left out of the published dataset, with why and what it looked like."""
+    parts = [f'<h2 id="excluded">Excluded samples ({len(ctx.excluded)})</h2>']
+    if not ctx.excluded:
+        parts.append('<p class="more">Every sample is published.</p>')
+        return "".join(parts)
+    by_stage = Counter(row.stage for row in ctx.excluded)
+    parts.append(
+        '<p class="more">Left out of the pairs files by the stage that rejected them first: '
+        f"{html.escape(', '.join(f'{s}: {n}' for s, n in by_stage.items()))}.</p>"
+    )
+    parts.append(
+        '<table class="excluded"><thead><tr><th>id</th><th>split</th><th>stage</th>'
+        "<th>reason</th><th>detail</th>"
+        + "".join(f"<th>{html.escape(kind(k).folder)}</th>" for k in EXCLUDED_KINDS)
+        + "</tr></thead><tbody>"
+    )
+    for row in ctx.excluded:
+        parts.append(
+            f'<tr id="excluded-{_anchor(row.split, row.id)}"><td class="mono">'
+            f"{html.escape(row.id)}</td><td>{html.escape(row.split)}</td>"
+            f"<td>{html.escape(row.stage)}</td><td><code>{html.escape(row.reason)}</code></td>"
+            f'<td class="detail">{html.escape(row.detail)}</td>'
+            + "".join(f'<td class="thumb">{cell}</td>' for cell in row.cells)
+            + "</tr>"
+        )
+    parts.append("</tbody></table>")
+    return "".join(parts)
+
+
 def _rejects_html(ctx: _Context) -> str:
     records = [(stage, r) for stage, rs in ctx.rejects.items() for r in rs]
     parts = [f"<h2>Rejects ({len(records)})</h2>"]
@@ -684,6 +792,8 @@ def _rejects_html(ctx: _Context) -> str:
         if (split, sid) in ctx.page_of:
             target = f"{_page_name(ctx.page_of[(split, sid)])}#{_anchor(split, sid)}"
             ident = f'<a href="{target}">{ident}</a>'
+        elif any((row.split, row.id) == (split, sid) for row in ctx.excluded):
+            ident = f'<a href="index.html#excluded-{_anchor(split, sid)}">{ident}</a>'
         detail = record.get("detail", "")
         detail = detail if isinstance(detail, str) else json.dumps(detail)
         parts.append(

@@ -4,12 +4,16 @@ Checks that every sample has every required kind (and every kind that any sample
 sizes agree with the person image, that label ids are in range, that keypoint JSON conforms
 and lies in the image, that pairs files refer to existing files, and that no annotation is
 orphaned. Each problem is a `Violation` naming the file and what is wrong.
+
+Only the published samples are checked (`Layout.published_ids`): the files a sample the
+catalog marks excluded left behind are neither checked nor orphans, and a pairs file that
+lists an excluded sample is a violation.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -42,6 +46,7 @@ class Report:
     samples: dict[str, int]
     checked_files: int
     violations: list[Violation]
+    excluded: dict[str, int] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -50,6 +55,7 @@ class Report:
     def metrics(self) -> dict:
         """Flat numbers for DVC metrics."""
         flat = {f"samples_{s}": n for s, n in self.samples.items()}
+        flat.update({f"excluded_{s}": n for s, n in self.excluded.items()})
         flat["checked_files"] = self.checked_files
         flat["violations"] = len(self.violations)
         for check, n in sorted(Counter(v.check for v in self.violations).items()):
@@ -98,18 +104,21 @@ def validate(
         raise ValueError(f"unknown required kinds {unknown}; known: {', '.join(KINDS)}")
     violations: list[Violation] = []
     samples: dict[str, int] = {}
+    excluded: dict[str, int] = {}
+    gone = layout.excluded()
     checked = 0
     splits = layout.splits_present()
     if not splits:
         violations.append(Violation("missing", "-", "-", str(root), "no train/ or test/ folder"))
     for split in splits:
-        ids = layout.ids(split)
-        samples[split] = len(ids)
+        left = {sid for s, sid in gone if s == split}
+        ids = [sid for sid in layout.ids(split) if sid not in left]
+        samples[split], excluded[split] = len(ids), len(left)
         present = layout.kinds_present(split)
         expected = list(dict.fromkeys([*required, *present]))
         id_set = set(ids)
         for kind_name in present:  # files without a person image
-            for orphan in sorted(set(layout.ids(split, kind_name)) - id_set):
+            for orphan in sorted(set(layout.ids(split, kind_name)) - id_set - left):
                 violations.append(
                     Violation(
                         "orphan",
@@ -152,13 +161,23 @@ def validate(
                     problem, check = f"cannot read {kind_name}: {exc}", "unreadable"
                 if problem:
                     violations.append(Violation(check, split, sid, str(path), problem))
-        violations.extend(_check_pairs(layout, split, id_set))
-    return Report(samples=samples, checked_files=checked, violations=violations)
+        violations.extend(_check_pairs(layout, split, id_set, gone))
+    return Report(samples=samples, checked_files=checked, violations=violations,
+                  excluded=excluded)  # fmt: skip
 
 
-def _check_pairs(layout: Layout, split: str, ids: set[str]) -> list[Violation]:
+def _check_pairs(
+    layout: Layout, split: str, ids: set[str], gone: dict[tuple[str, str], tuple[str, str]]
+) -> list[Violation]:
     found = []
-    cloth_ids = set(layout.ids(split, "cloth"))
+    cloth_ids = {sid for sid in layout.ids(split, "cloth") if (split, sid) not in gone}
+
+    def why(sid: str) -> str:
+        if (split, sid) not in gone:
+            return ""
+        stage, reason = gone[(split, sid)]
+        return f" (excluded by {stage}: {reason}; only published samples belong here)"
+
     paths = [layout.pairs_path(split), layout.pairs_path(split, unpaired=True)]
     if not any(p.exists() for p in paths):
         if ids:
@@ -176,13 +195,21 @@ def _check_pairs(layout: Layout, split: str, ids: set[str]) -> list[Violation]:
             if person not in ids:
                 found.append(
                     Violation(
-                        "pairs", split, person, str(path), f"line {line}: no person image {person}"
+                        "pairs",
+                        split,
+                        person,
+                        str(path),
+                        f"line {line}: no person image {person}{why(person)}",
                     )
                 )
             if cloth not in cloth_ids:
                 found.append(
                     Violation(
-                        "pairs", split, cloth, str(path), f"line {line}: no garment image {cloth}"
+                        "pairs",
+                        split,
+                        cloth,
+                        str(path),
+                        f"line {line}: no garment image {cloth}{why(cloth)}",
                     )
                 )
     return found

@@ -35,7 +35,7 @@ from vton.layout import (
     read_dresscode_pairs,
     read_ids_map,
 )
-from vton.sources.base import Reject, Sample
+from vton.records import Reject, Sample
 
 NAME = "dresscode"
 KINDS_READ = ("cloth_mask", "parse", "pose_json", "densepose")

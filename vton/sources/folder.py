@@ -9,25 +9,19 @@ to the target size by padding with white, keeping the aspect.
 from __future__ import annotations
 
 import hashlib
-import re
 from collections.abc import Iterator
 from pathlib import Path
 
 from vton.config import FolderSource
 from vton.formats.images import ImageRejected, fit_to, load_photo
-from vton.sources.base import Reject, Sample
+from vton.layout import sample_id
+from vton.records import Reject, Sample
 
 NAME = "folder"
-_SAFE = re.compile(r"[^A-Za-z0-9_-]+")
 
 
 def _files(folder: Path) -> list[Path]:
     return sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith("."))
-
-
-def sample_id(stem: str) -> str:
-    """A file stem made safe for every loader: letters, digits, '-' and '_' only."""
-    return _SAFE.sub("-", stem).strip("-") or "unnamed"
 
 
 def split_of(sid: str, test_fraction: float) -> str:

@@ -2,7 +2,9 @@
 
 Writes every sample's files, the pairs files (paired and unpaired per split), the catalog,
 `rejects.jsonl` and returns a flat summary for DVC metrics. Fails (after writing) when the
-reject rate passes `data.max_reject_rate`.
+reject rate passes `data.max_reject_rate`. In the pipeline the pairs, catalog and rejects are
+the candidates (`index`), which `vton.publish` turns into the dataset's own once the
+annotation stages have run.
 """
 
 from __future__ import annotations
@@ -15,9 +17,9 @@ from pathlib import Path
 from tqdm import tqdm
 
 from vton.config import Params
-from vton.layout import SPLITS, Layout, unpaired, write_catalog, write_jsonl, write_pairs
-from vton.sources.base import Reject, Sample
-from vton.sources.writer import catalog_row, write_sample
+from vton.layout import SPLITS, Layout, split_pairs, write_catalog, write_jsonl, write_pairs
+from vton.records import Reject, Sample
+from vton.writer import catalog_row, write_sample
 
 
 class IngestError(RuntimeError):
@@ -68,19 +70,23 @@ def ingest(
     base: Path | None = None,
     progress: bool = True,
     reference: Path | None = None,
+    index: Path | None = None,
 ) -> dict:
     """Build the dataset at `out` from the configured source; returns the summary metrics.
 
     `base` resolves relative source paths (the project root); `progress` shows a bar.
     With `reference`, the annotations the source carries are written to that layout root
     instead of `out` (the annotation stages then produce `out`'s annotations, reusing these
-    with their `reference` backend).
+    with their `reference` backend). With `index`, the pairs files, catalog and rejects go
+    to that folder instead of `out` (the candidates `vton.publish.publish` reads).
     """
     layout = Layout(out)
+    listing = Layout(index) if index is not None else layout
     annotations = Layout(reference) if reference is not None else None
     if reference is not None:
         Path(reference).mkdir(parents=True, exist_ok=True)
     out.mkdir(parents=True, exist_ok=True)
+    listing.root.mkdir(parents=True, exist_ok=True)
     h, w = params.base.height, params.base.width
     start = time.perf_counter()
     rows, rejects = [], []
@@ -107,16 +113,14 @@ def ingest(
         written = write_sample(layout, item, h, w, annotations=annotations)
         rows.append(catalog_row(item, written))
         ids[item.split].append(item.id)
-    for k, split in enumerate(SPLITS):
-        split_ids = sorted(ids[split])
+    for split in SPLITS:
         for kind_name in ("image", "cloth"):  # present even when empty: they are DVC outputs
             layout.folder(split, kind_name).mkdir(parents=True, exist_ok=True)
-        write_pairs(layout.pairs_path(split), [(i, i) for i in split_ids])
-        write_pairs(
-            layout.pairs_path(split, unpaired=True), unpaired(split_ids, params.base.seed + k)
-        )
-    write_catalog(layout.catalog_path, rows)
-    write_jsonl(layout.rejects_path, rejects)
+        paired, unpaired = split_pairs(ids[split], params.base.seed, split)
+        write_pairs(listing.pairs_path(split), paired)
+        write_pairs(listing.pairs_path(split, unpaired=True), unpaired)
+    write_catalog(listing.catalog_path, rows)
+    write_jsonl(listing.rejects_path, rejects)
     seconds = time.perf_counter() - start
     total = len(rows) + len(rejects)
     summary = {
@@ -133,11 +137,11 @@ def ingest(
         summary[f"rejects_{reason}"] = count
     if not rows:
         raise IngestError(
-            f"source {params.data.source!r} produced no samples; see {layout.rejects_path}"
+            f"source {params.data.source!r} produced no samples; see {listing.rejects_path}"
         )
     if summary["reject_rate"] > params.data.max_reject_rate:
         raise IngestError(
             f"{len(rejects)} of {total} inputs rejected ({summary['reject_rate']:.0%}), above "
-            f"data.max_reject_rate={params.data.max_reject_rate}; reasons in {layout.rejects_path}"
+            f"data.max_reject_rate={params.data.max_reject_rate}; reasons in {listing.rejects_path}"
         )
     return summary

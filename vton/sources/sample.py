@@ -33,7 +33,7 @@ import numpy as np
 from vton.formats.densepose import DensePosePart as DP
 from vton.formats.labels import VitonLabel as L
 from vton.formats.openpose import Body25 as K
-from vton.sources.base import Sample
+from vton.records import Sample
 
 SOURCE = "sample"
 TEXTURES = ("solid", "stripes", "checks", "dots", "logo")

@@ -31,8 +31,9 @@ from vton.annotate.mp import MpLandmark
 from vton.config import PoseParams, ScrapedSource
 from vton.formats.images import ImageRejected, Photo, fit_to, load_photo
 from vton.formats.scraped import ITEMS, ImageRecord, ProductRecord, read_products
-from vton.sources.base import Reject, Sample
-from vton.sources.folder import sample_id, split_of
+from vton.layout import sample_id
+from vton.records import Reject, Sample
+from vton.sources.folder import split_of
 
 NAME = "scraped"
 

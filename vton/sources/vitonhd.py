@@ -21,7 +21,7 @@ from vton.config import VitonHDSource
 from vton.formats import densepose, labels, masks, openpose
 from vton.formats.images import image_size, read_rgb
 from vton.layout import KINDS, Layout, detect_flavor, read_pairs
-from vton.sources.base import Reject, Sample
+from vton.records import Reject, Sample
 
 NAME = "vitonhd"
 

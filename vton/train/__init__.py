@@ -116,9 +116,9 @@ def _train(
             **(identity or {}),
         )  # fmt: skip
         return fit(
-            task, runtime, data, _schedule(section), t.data, t.seed, fp, out=Path(out),
+            task, runtime, data, _schedule(section), t.seed, fp, out=Path(out),
             checkpoints=_path(checkpoints), live_dir=_path(live_dir),
-            samples_dir=_path(samples_dir),
+            samples_dir=_path(samples_dir), loader_workers=params.run.loader_workers,
         )  # fmt: skip
     finally:
         stop(runtime)

@@ -12,7 +12,6 @@ from pathlib import Path
 import torch
 from torch.utils.data import DataLoader
 
-from vton.config import TrainData
 from vton.formats.images import write_png
 from vton.layout import Layout
 from vton.train.data import StepBatches, TryOnDataset
@@ -108,10 +107,10 @@ def fit(
     runtime: Runtime,
     dataset: TryOnDataset,
     schedule: Schedule,
-    data: TrainData,
     seed: int,
     fp: str,
     *,
+    loader_workers: int = 0,
     out: Path,
     checkpoints: Path | None = None,
     live_dir: Path | None = None,
@@ -139,10 +138,10 @@ def fit(
     loader = DataLoader(
         dataset,
         batch_sampler=batches,
-        num_workers=data.workers,
+        num_workers=loader_workers,
         pin_memory=runtime.device.type == "cuda",
         persistent_workers=False,
-        prefetch_factor=4 if data.workers else None,
+        prefetch_factor=4 if loader_workers else None,
     )
     live = None
     if runtime.main and live_dir is not None:

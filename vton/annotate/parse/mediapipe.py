@@ -49,10 +49,7 @@ import numpy as np
 from vton.annotate.base import AnnotationRejected, Item, make_fingerprint, outputs_of
 from vton.annotate.mp import MpLandmark
 from vton.formats.labels import VitonLabel as V
-from vton.sources.base import Sample
-
-VERSION = 1
-"""Bump whenever a change of the method changes its output (part of the fingerprint)."""
+from vton.records import Sample
 
 # MediaPipe pose landmark ids; LEFT/RIGHT are the person's own sides.
 NOSE = MpLandmark.NOSE
@@ -146,7 +143,7 @@ class MediaPipeParser:
         self._models = None
 
     def fingerprint(self) -> str:
-        return make_fingerprint(self.kind, self.name, asdict(self.tuning), version=VERSION)
+        return make_fingerprint(self.kind, self.name, asdict(self.tuning), code=__name__)
 
     def load(self) -> None:
         """Create the MediaPipe pose, face mesh and hand models (they ship in the wheel)."""

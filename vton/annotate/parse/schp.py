@@ -36,7 +36,7 @@ import numpy as np
 from vton.annotate.base import KIND_OUTPUTS, Item, MissingWeights, digest_file, make_fingerprint
 from vton.annotate.parse.neck import check_rgb, finish_parse
 from vton.formats.labels import LABEL_SETS
-from vton.sources.base import Sample
+from vton.records import Sample
 
 SCHP_MEAN_BGR = (0.406, 0.456, 0.485)
 SCHP_STD_BGR = (0.225, 0.224, 0.229)
@@ -180,7 +180,7 @@ class SchpOnnxParser:
             self.params,
             weights=self._digest,
             landmarks=self.landmarks,
-            version=1,
+            code=__name__,
         )
 
     @property

@@ -32,7 +32,7 @@ from vton.annotate.base import (
 )
 from vton.annotate.parse.neck import check_rgb, finish_parse
 from vton.formats.labels import LABEL_SETS, identify_label_set
-from vton.sources.base import Sample
+from vton.records import Sample
 
 _HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
 """`owner/name`; anything else that does not exist on disk is a missing path."""
@@ -96,7 +96,7 @@ class SegformerParser:
             self.params,
             weights=self._digest,
             landmarks=self.landmarks,
-            version=1,
+            code=__name__,
         )
 
     def load(self) -> None:

@@ -1,5 +1,6 @@
-"""What every source yields: samples (a person, a garment and any annotations it carries)
-or rejects (an input that could not be used, with a reason)."""
+"""The records the pipeline passes around: samples (a person, a garment and any annotations
+it carries), which sources yield and annotators fill, and rejects (an input that could not
+be used, with a reason)."""
 
 from __future__ import annotations
 

@@ -13,7 +13,7 @@ import numpy as np
 from vton.formats import densepose, labels, masks, openpose
 from vton.formats.images import write_jpeg
 from vton.layout import KINDS, Layout, file_digest
-from vton.sources.base import Sample
+from vton.records import Sample
 
 
 def copy_atomic(src: Path, dst: Path) -> None:
