@@ -67,6 +67,7 @@ def annotate_flow(
     params_path: str = "params.yaml",
     dataset: str = "data/dataset",
     reference: str = "data/reference",
+    catalog: str = "data/ingest/catalog.csv",
     report_root: str = "data/annotate",
     metrics_dir: str = "metrics",
     kinds: list[str] = list(KINDS),  # noqa: B006  (Prefect needs a JSON default)
@@ -95,6 +96,7 @@ def annotate_flow(
             root / dataset,
             root / reference,
             root / report_root / kind,
+            catalog=root / catalog,
             execute=execute,
         )
         metrics = root / metrics_dir / f"{kind}.json"
@@ -124,6 +126,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--params", default="params.yaml")
     parser.add_argument("--dataset", default="data/dataset")
     parser.add_argument("--reference", default="data/reference")
+    parser.add_argument("--catalog", default="data/ingest/catalog.csv", help="ingest's catalog")
     parser.add_argument("--report-root", default="data/annotate")
     parser.add_argument("--metrics-dir", default="metrics")
     parser.add_argument("--kinds", default=",".join(KINDS), help="comma-separated, in order")
@@ -135,11 +138,12 @@ def main(argv: list[str] | None = None) -> int:
             args.dask_address,
             dataset=args.dataset,
             reference=args.reference,
+            catalog=args.catalog,
             report_root=args.report_root,
             metrics_dir=args.metrics_dir,
             kinds=[k for k in args.kinds.split(",") if k],
         )
-    except (AnnotationFailed, MissingWeights, ParamsError, ValueError) as exc:
+    except (AnnotationFailed, MissingWeights, ParamsError, FileNotFoundError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     print(json.dumps(summaries, indent=2, sort_keys=True))

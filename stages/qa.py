@@ -1,4 +1,5 @@
-"""DVC stage `qa`: the HTML contact sheet of data/dataset with every stage's counts and rejects."""
+"""DVC stage `qa`: the HTML contact sheet of data/dataset with every stage's counts, its rejects and
+the samples publishing excluded."""
 
 from __future__ import annotations
 

@@ -169,3 +169,18 @@ def test_load_photo_errors_are_typed():
     with pytest.raises(ImageRejected) as info:
         load_photo(b"plain text")
     assert info.value.reason == "not_an_image"
+
+
+def test_paths_inside_the_project_are_recorded_relative_to_it(photo_folders, tmp_path):
+    """The catalog and rejects of one pipeline are the same in every clone of it."""
+    persons, garments = photo_folders
+    root = persons.parent
+    params = _params(persons.relative_to(root), garments.relative_to(root))
+    out = tmp_path / "dataset"
+    ingest(params, out, base=root, progress=False)
+    catalog = read_catalog(Layout(out).catalog_path).set_index("id")
+    assert catalog.loc["good_a", "origin"] == str(persons.relative_to(root) / "good_a.jpg")
+    provenance = json.loads(catalog.loc["good_a", "provenance"])
+    assert not provenance["person"].startswith("/") and not provenance["garment"].startswith("/")
+    rejects = list(read_jsonl(Layout(out).rejects_path))
+    assert rejects and not any(str(root) in json.dumps(r) for r in rejects)

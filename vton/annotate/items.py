@@ -75,7 +75,8 @@ def folder_items(
     """One item per file of a folder (hidden files aside); ids are the safe file stems.
 
     With `kind` and `inputs`, an item's `EXTRA_INPUTS` files are those `folder_dest(inputs)`
-    names: where `vton annotate pose|parse --in FOLDER --out INPUTS` wrote them.
+    names: where `vton annotate pose|parse --in FOLDER --out INPUTS` wrote them. A photo
+    without them is skipped by the run; a FileNotFoundError when no photo has them.
     """
     folder = Path(folder)
     extra = EXTRA_INPUTS.get(kind, ()) if inputs is not None else ()
@@ -92,6 +93,14 @@ def folder_items(
         if dest is not None:
             item = WorkItem(sid, None, path, inputs={k: dest(k, item) for k in extra})
         items.append(item)
+    if extra and items and not any(all(p.exists() for p in i.inputs.values()) for i in items):
+        makers = sorted({k for k, outs in KIND_OUTPUTS.items() for name in extra if name in outs})
+        where = ", ".join(f"{inputs}/{KINDS[name].folder}" for name in extra)
+        runs = " and ".join(f"`vton annotate {k} --in {folder} --out {inputs}`" for k in makers)
+        raise FileNotFoundError(
+            f"{kind} reads each photo's {', '.join(extra)} from {where}, and no photo of "
+            f"{folder} has them there: run {runs} first"
+        )
     return items
 
 

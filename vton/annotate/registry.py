@@ -40,6 +40,17 @@ BACKENDS: dict[str, dict[str, str]] = {
     },
 }
 
+OFFLINE: dict[str, str] = {
+    "pose": "mediapipe",
+    "parse": "mediapipe",
+    "densepose": "mediapipe",
+    "cloth_mask": "background",
+    "agnostic": "hrviton",
+}
+"""The backend of each kind that annotates plain photos with what is installed (no model
+files to fetch): what `vton annotate KIND --in PHOTOS` runs where params name `reference`,
+which reads a source's own annotations and so has nothing to read for plain photos."""
+
 
 def create_annotator(kind: str, section: Any) -> Annotator:
     """The annotator of `kind` that `section.backend` names, built from that params section.

@@ -57,6 +57,17 @@ def iter_source(params: Params, base: Path | None = None) -> Iterator[Sample | R
         raise ValueError(f"unknown data.source {data.source!r}")
 
 
+def portable(value, base: Path | None):
+    """A path string under `base` (the project root) made relative to it, so the catalog of
+    one pipeline is the same in every clone; any other value as it is."""
+    if base is None or not isinstance(value, str) or not value.startswith("/"):
+        return value
+    try:
+        return str(Path(value).relative_to(base))
+    except ValueError:
+        return value
+
+
 def expected_count(params: Params) -> int | None:
     """How many items the source will yield, when known up front (for the progress bar)."""
     if params.data.source == "sample":
@@ -103,14 +114,16 @@ def ingest(
             rejects.append(
                 {
                     "id": item.id,
-                    "origin": item.origin,
+                    "origin": portable(item.origin, base),
                     "reason": item.reason,
-                    "detail": item.detail,
+                    "detail": item.detail.replace(f"{base}/", "") if base else item.detail,
                     "source": item.source,
                 }
             )
             continue
         written = write_sample(layout, item, h, w, annotations=annotations)
+        item.origin = portable(item.origin, base)
+        item.provenance = {k: portable(v, base) for k, v in item.provenance.items()}
         rows.append(catalog_row(item, written))
         ids[item.split].append(item.id)
     for split in SPLITS:
