@@ -1,4 +1,5 @@
-"""DVC stages `pose`, `parse`, `densepose`, `cloth_mask`: one annotation kind over the dataset.
+"""DVC stages `pose`, `parse`, `densepose`, `cloth_mask`, `agnostic`: one annotation kind over
+the dataset.
 
 Reads the `annotate` params (runner) and the params section of its kind (backend), writes
 that kind's files into data/dataset, `rejects.jsonl` and `log.jsonl` (one line per image)

@@ -301,11 +301,11 @@ def test_annotator_protocol_and_outputs(tmp_path: Path, people: list) -> None:
 def test_annotator_fingerprint_follows_category() -> None:
     prints = {
         c: HrVitonAgnostic("agnostic", AgnosticParams(category=c)).fingerprint()
-        for c in ("upper_body", "lower_body", "dresses")
+        for c in ("auto", "upper_body", "lower_body", "dresses")
     }
-    assert len(set(prints.values())) == 3
+    assert len(set(prints.values())) == 4
     again = HrVitonAgnostic("agnostic", AgnosticParams()).fingerprint()
-    assert again == prints["upper_body"]
+    assert again == prints["auto"]  # the default: each sample's category from the catalog
 
 
 def test_annotator_rejects_missing_or_bad_inputs(tmp_path: Path, people: list) -> None:

@@ -370,7 +370,7 @@ class InferParams:
     # thread avoids OpenMP oversubscription beside the annotator threads on small machines.
     torch_threads: int = 1
     # Backends run on new photos (their other knobs come from the pose/parse/... sections);
-    # the agnostic kinds use agnostic.category with the hrviton recipe.
+    # the agnostic kinds use agnostic.category with the hrviton recipe (auto: upper_body).
     pose: Literal["mediapipe"] = "mediapipe"
     parse: Literal["mediapipe", "segformer", "schp_onnx"] = "mediapipe"
     densepose: Literal["mediapipe", "detectron2"] = "mediapipe"

@@ -21,8 +21,8 @@ def catalog_attributes(catalog: Path, names: tuple[str, ...]) -> dict[tuple[str,
     if not catalog.is_file():
         raise FileNotFoundError(
             f"catalog {catalog} not found: the {', '.join(names)} of each sample is read from "
-            "the catalog ingest writes (data/ingest/catalog.csv in the pipeline); run ingest "
-            "first or give that file"
+            "the catalog ingest writes (in the pipeline, the agnostic stage's --catalog in "
+            "dvc.yaml); run ingest first or give that file"
         )
     found = {}
     for row in read_catalog(catalog).to_dict("records"):
