@@ -14,72 +14,47 @@ import subprocess
 import sys
 from pathlib import Path
 
-from scraper.crawl import Crawl
+from scraper import settings
 from scraper.spec import SiteSpec, load_spec, spec_path
-from vton.formats.scraped import read_crawl_summary, write_crawl_summary
-
-PAGE_MAX_BYTES = 16_000_000  # a listing or product page larger than this is refused
+from vton.formats.scraped import read_crawl_summary
 
 
-def settings_for(spec: SiteSpec, root: Path, log_level: str = "INFO") -> dict:
-    """Scrapy settings of a polite crawl of `spec` that stores into `root`."""
-    polite = spec.politeness
+def settings_for(spec: SiteSpec, root: Path, log_level: str | None = None) -> dict:
+    """Scrapy settings of a polite crawl of `spec` that stores into `root`: the project's
+    (`scraper.settings`) with the spec's, logging at `log_level` (default: the project's).
+
+    The spider adds its item pipelines and the spec's settings again itself, which is how
+    `scrapy crawl shop` gets them."""
     return {
-        "BOT_NAME": "vton-scraper",
-        "USER_AGENT": spec.user_agent,
-        "ROBOTSTXT_OBEY": True,
-        "AUTOTHROTTLE_ENABLED": True,
-        "AUTOTHROTTLE_START_DELAY": polite.start_delay,
-        "AUTOTHROTTLE_MAX_DELAY": polite.max_delay,
-        "AUTOTHROTTLE_TARGET_CONCURRENCY": polite.target_concurrency,
-        "DOWNLOAD_DELAY": polite.download_delay,
-        "CONCURRENT_REQUESTS_PER_DOMAIN": polite.concurrency_per_domain,
-        "CONCURRENT_REQUESTS": max(16, polite.concurrency_per_domain),
-        "DOWNLOAD_TIMEOUT": polite.timeout,
-        "DOWNLOAD_MAXSIZE": PAGE_MAX_BYTES,
-        "COOKIES_ENABLED": False,
-        "TELNETCONSOLE_ENABLED": False,  # no listening ports: a crawl only makes requests
-        "REMOTE_CONTROL_ENABLED": False,
-        "CLOSESPIDER_ITEMCOUNT": spec.max_products,
-        "ITEM_PIPELINES": {
-            "scraper.pipelines.ShopImagesPipeline": 100,
-            "scraper.pipelines.ProductWriter": 900,
-        },
-        "IMAGES_STORE": str(root),
-        "IMAGES_EXPIRES": 36500,  # a URL's image is stored once; a new image has a new URL
-        "MEDIA_ALLOW_REDIRECTS": True,
-        "LOG_LEVEL": log_level,
+        **settings.defaults(),
+        **settings.for_site(spec, root),
+        "LOG_LEVEL": log_level or settings.LOG_LEVEL,
     }
 
 
-def crawl(site: str | Path, root: Path, start_urls: list[str] | None = None, **kw) -> dict:
+def crawl(
+    site: str | Path,
+    root: Path,
+    start_urls: list[str] | None = None,
+    log_level: str | None = None,
+) -> dict:
     """Crawl in this process (once per process: Twisted's reactor cannot restart).
 
     Writes ROOT/items.jsonl (new products appended), ROOT/images/ and ROOT/crawl.json;
-    returns the summary.
+    returns the summary. The same crawl as `scrapy crawl shop -a site=SITE -a out=ROOT`.
     """
-    from scrapy import signals
     from scrapy.crawler import CrawlerProcess
 
     from scraper.spider import ShopSpider
 
-    spec = load_spec(site)
-    root = Path(root)
-    root.mkdir(parents=True, exist_ok=True)
-    state = Crawl(root, spec)
-    process = CrawlerProcess(settings_for(spec, root, **kw))
+    spec = load_spec(site)  # a bad spec fails here, before scrapy starts
+    process = CrawlerProcess(settings_for(spec, Path(root), log_level))
     crawler = process.create_crawler(ShopSpider)
-    closed: dict = {}
-
-    def on_closed(spider, reason: str) -> None:
-        closed["reason"] = reason
-        closed["stats"] = dict(crawler.stats.get_stats())
-
-    crawler.signals.connect(on_closed, signal=signals.spider_closed)
-    process.crawl(crawler, crawl=state, start_urls=start_urls)
+    process.crawl(crawler, site=site, out=root, start_urls=start_urls)
     process.start()
-    summary = state.summary(closed.get("stats", {}), closed.get("reason", "unknown"))
-    write_crawl_summary(root, summary)
+    summary = getattr(crawler.spider, "summary", None)
+    if summary is None:
+        raise RuntimeError(f"the crawl of {spec.name} did not start; its log above says why")
     return summary
 
 
@@ -128,6 +103,9 @@ def main(argv: list[str] | None = None) -> int:
     except (FileNotFoundError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except RuntimeError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
     counts = {k: v for k, v in summary.items() if not isinstance(v, list)}
     print(json.dumps(counts, indent=2, sort_keys=True))
     if summary["listing_pages"] == 0:

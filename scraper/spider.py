@@ -2,19 +2,29 @@
 
 Every link is checked against the spec's allowed domains before a request is made (the
 offsite middleware stays on behind it), product pages already in the state are not
-fetched again, and every page that fails is a counted refusal with its reason.
+fetched again, and every page that fails is a counted refusal with its reason. The
+spider owns the crawl: it reads the spec, adds the spec's settings (`scraper.settings`),
+and when it closes writes ROOT/crawl.json, so `scrapy crawl shop` and `vton scrape` run
+the same crawl.
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 
 import scrapy
 from scrapy import signals
 from scrapy.http import Response, TextResponse
 
 from scraper.crawl import Crawl, classify_failure, utc_now
-from vton.formats.scraped import ImageRecord, ProductRecord
+from scraper.settings import for_site
+from scraper.spec import load_spec
+from vton.formats.scraped import CRAWL, ImageRecord, ProductRecord, write_crawl_summary
+
+USAGE = "scrapy crawl shop -a site=NAME_OR_SPEC.yaml -a out=ROOT [-a start_urls='URL ...']"
+# Settings a crawl of this project never runs without, whatever the command line says.
+ALWAYS_ON = ("ROBOTSTXT_OBEY", "AUTOTHROTTLE_ENABLED")
 
 
 def _texts(response: TextResponse, selector: str) -> list[str]:
@@ -25,23 +35,74 @@ def _texts(response: TextResponse, selector: str) -> list[str]:
 
 
 class ShopSpider(scrapy.Spider):
-    """Crawl one shop as `spec` describes; `crawl` holds the state and the tally."""
+    """Crawl the shop the site spec `site` describes into the folder `out`.
+
+    `site` is a spec name in scraper/sites/ or a path to a spec file; `start_urls` (listing
+    pages to start from instead of the spec's) is a list, or from the command line one
+    string of URLs separated by spaces. The spider's `crawl` holds the state and the tally,
+    and `summary` is the crawl summary once the spider has closed.
+    """
 
     name = "shop"
+    custom_settings = {  # noqa: RUF012 (scrapy declares it a plain class attribute)
+        "ITEM_PIPELINES": {
+            "scraper.pipelines.ShopImagesPipeline": 100,
+            "scraper.pipelines.ProductWriter": 900,
+        }
+    }
 
-    def __init__(self, crawl: Crawl, start_urls: list[str] | None = None, **kwargs):
-        super().__init__(name=f"shop-{crawl.spec.name}", **kwargs)
-        self.crawl = crawl
-        self.spec = crawl.spec
-        self.allowed_domains = list(self.spec.allowed_domains)
-        self.start_urls = list(start_urls or self.spec.start_urls)
+    def __init__(
+        self,
+        site: str | Path | None = None,
+        out: str | Path | None = None,
+        start_urls: str | list[str] | None = None,
+        **kwargs,
+    ):
+        if not site or not out:
+            raise ValueError(
+                f"the shop spider needs a site spec and an output folder, got site={site!r} "
+                f"out={out!r}: {USAGE}"
+            )
+        spec = load_spec(site)
+        root = Path(out)
+        root.mkdir(parents=True, exist_ok=True)
+        super().__init__(name=f"shop-{spec.name}", **kwargs)
+        self.crawl = Crawl(root, spec)
+        self.spec = spec
+        self.allowed_domains = list(spec.allowed_domains)
+        if isinstance(start_urls, str):
+            start_urls = start_urls.split()
+        self.start_urls = list(start_urls or spec.start_urls)
+        self.summary: dict | None = None
         self._claimed: set[tuple[str, str]] = set()
 
     @classmethod
     def from_crawler(cls, crawler, *args, **kwargs):
         spider = super().from_crawler(crawler, *args, **kwargs)
+        # Scrapy freezes the settings only after this: the spec's become the spider's
+        # (above the project's, below the command line's `-s`).
+        crawler.settings.setdict(for_site(spider.spec, spider.crawl.root), priority="spider")
+        off = [name for name in ALWAYS_ON if not crawler.settings.getbool(name)]
+        if off:
+            raise ValueError(
+                f"{', '.join(off)} turned off: crawls of this project always obey robots.txt "
+                "and throttle (set the pace with the spec's politeness keys instead)"
+            )
         crawler.signals.connect(spider.on_scheduled, signal=signals.request_scheduled)
         return spider
+
+    def closed(self, reason: str) -> None:
+        """Write the crawl summary, ROOT/crawl.json."""
+        stats = dict(self.crawler.stats.get_stats())
+        self.summary = self.crawl.summary(stats, reason)
+        write_crawl_summary(self.crawl.root, self.summary)
+        self.logger.info(
+            "%d new products, %d images stored, %d refused; details in %s",
+            self.summary["new_products"],
+            self.summary["images_stored"],
+            self.summary["refused"],
+            self.crawl.root / CRAWL,
+        )
 
     def on_scheduled(self, request: scrapy.Request, spider=None) -> None:
         """Record a redirect to another host: scrapy's offsite middleware drops it at this

@@ -19,9 +19,12 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import os
 import shutil
+import subprocess
+import sys
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -35,7 +38,13 @@ from scraper.dedupe import DuplicateIndex, signature
 from scraper.run import run_crawl
 from scraper.spec import SpecError, load_spec, parse_spec
 from vton.cli import main as cli_main
-from vton.formats.scraped import ITEMS, image_path, read_crawl_summary, read_products
+from vton.formats.scraped import (
+    IMAGES,
+    ITEMS,
+    image_path,
+    read_crawl_summary,
+    read_products,
+)
 from vton.layout import Layout, read_catalog, read_jsonl, read_pairs
 from vton.sources.sample import generate_sample
 
@@ -398,6 +407,91 @@ def test_a_killed_crawl_resumes_from_the_images_it_stored(shop, crawled, tmp_pat
     assert again.images == original.images
     files = sorted(p.relative_to(root) for p in (root / "images").rglob("*.jpg"))
     assert files == crawled["files_after_first"]
+
+
+# --- the scrapy project (scrapy.cfg, scraper/settings.py) -----------------------------------
+
+
+def _scrapy(*args: str) -> subprocess.CompletedProcess:
+    """The `scrapy` command run in the project root, as a scrapy user runs it."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SCRAPY_")}
+    return subprocess.run(
+        [sys.executable, "-m", "scrapy", *args],
+        cwd=PROJECT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def _timeless(summary: dict) -> dict:
+    """A crawl summary without its times, its lists in a fixed order."""
+    return {
+        k: sorted(v, key=json.dumps) if isinstance(v, list) else v
+        for k, v in summary.items()
+        if k not in ("started_at", "finished_at", "seconds")
+    }
+
+
+def _stored(root: Path) -> tuple[dict, dict]:
+    """What ROOT holds, without fetch times: the products by id, file digests by path."""
+    products = {p.product_id: replace(p, fetched_at="") for p in read_products(root)}
+    files = {
+        str(f.relative_to(root)): hashlib.sha256(f.read_bytes()).hexdigest()
+        for f in sorted((root / IMAGES).rglob("*"))
+        if f.is_file()
+    }
+    return products, files
+
+
+def test_scrapy_list_and_check_find_the_project():
+    listed = _scrapy("list")
+    assert listed.returncode == 0, listed.stderr
+    assert listed.stdout.split() == ["shop"]
+    checked = _scrapy("check")
+    assert checked.returncode == 0, checked.stderr
+    assert "Ran 0 contracts" in checked.stderr and "OK" in checked.stderr
+
+
+def test_scrapy_crawl_runs_the_same_crawl_as_vton_scrape(shop, crawled, tmp_path):
+    """`scrapy crawl shop` into an empty folder leaves what `vton scrape` left after its
+    first crawl of the same shop, fetching the same pages as the same user agent."""
+    root = tmp_path / "scraped"
+    shop.holder["crawl"] = "scrapy"
+    done = _scrapy(
+        "crawl",
+        "shop",
+        "-a",
+        "site=example-shop",
+        "-a",
+        f"out={root}",
+        "-a",
+        f"start_urls={shop.url}/shop/",
+        "-s",
+        "LOG_LEVEL=WARNING",
+    )
+    assert done.returncode == 0, done.stderr
+    (products, files), (first_products, first_files) = _stored(root), _stored(crawled["root"])
+    assert len(products) == 13 and products == first_products  # the second crawl added none
+    assert len(files) == 21 and files == first_files
+    assert _timeless(read_crawl_summary(root)) == _timeless(crawled["first"])
+    paths = sorted(r["path"] for r in shop.requests("scrapy"))
+    assert paths == sorted(r["path"] for r in shop.requests(1))
+    assert {r["agent"] for r in shop.requests("scrapy")} == {SPEC.user_agent}
+
+
+def test_scrapy_crawl_refuses_to_run_impolitely_or_without_its_arguments(shop, tmp_path):
+    shop.holder["crawl"] = "refused"
+    start = f"start_urls={shop.url}/shop/"
+    base = ["crawl", "shop", "-a", "site=example-shop", "-a", f"out={tmp_path}", "-a", start]
+    for setting in ("ROBOTSTXT_OBEY", "AUTOTHROTTLE_ENABLED"):
+        done = _scrapy(*base, "-s", f"{setting}=False")
+        assert done.returncode != 0 and f"{setting} turned off" in done.stderr
+    done = _scrapy("crawl", "shop", "-a", start)
+    assert done.returncode != 0
+    assert "needs a site spec and an output folder" in done.stderr and "-a out=ROOT" in done.stderr
+    assert shop.requests("refused") == []
 
 
 # --- pieces -------------------------------------------------------------------------------

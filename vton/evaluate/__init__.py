@@ -27,7 +27,7 @@ from vton.formats.images import write_jpeg, write_png
 from vton.models.pipeline import TryOnPipeline
 from vton.train.data import TryOnDataset
 from vton.train.grid import image_grid, to_uint8
-from vton.train.runtime import resolve_device
+from vton.train.runtime import deterministic, resolve_device
 
 BASELINES = ("paste", "agnostic")
 
@@ -57,10 +57,33 @@ def evaluate(
     grid_path: Path | None = None,
     unpaired_grid_path: Path | None = None,
 ) -> dict:
-    """Run the evaluation at `size` (height, width); returns flat metrics (JSON-ready)."""
+    """Run the evaluation at `size` (height, width); returns flat metrics (JSON-ready).
+
+    Deterministic kernels throughout (`vton.train.runtime.deterministic`): the same models
+    and data give the same scores, images and grids byte for byte at one thread count.
+    """
+    device = resolve_device(params.evaluate.device)
+    with deterministic(device):
+        return _evaluate(
+            params, Path(dataset), Path(gmm_dir), Path(tom_dir), device, size, results_dir,
+            scores_path, grid_path, unpaired_grid_path,
+        )  # fmt: skip
+
+
+def _evaluate(
+    params: Params,
+    dataset: Path,
+    gmm_dir: Path,
+    tom_dir: Path,
+    device: torch.device,
+    size: tuple[int, int],
+    results_dir: Path | None,
+    scores_path: Path | None,
+    grid_path: Path | None,
+    unpaired_grid_path: Path | None,
+) -> dict:
     e = params.evaluate
     began = time.perf_counter()
-    device = resolve_device(e.device)
     pipe = TryOnPipeline.from_pretrained(gmm_dir, tom_dir).to(device)
     lpips = LPIPS(e.lpips.backbone, e.lpips.linear).to(device) if e.lpips.backbone else None
     if bool(e.lpips.backbone) != bool(e.lpips.linear):

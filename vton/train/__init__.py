@@ -14,15 +14,13 @@ import hashlib
 from collections.abc import Callable
 from pathlib import Path
 
-import torch
-
 from vton.config import Params
 from vton.models.blocks import WEIGHTS_NAME
 from vton.models.gmm import GMM, GMMConfig
 from vton.models.tom import TOM, TOMConfig
 from vton.train.data import TryOnDataset, dataset_size
 from vton.train.loop import SCHEDULE_KEYS, Schedule, dataset_digest, fingerprint, fit
-from vton.train.runtime import start, stop
+from vton.train.runtime import deterministic, seed_everything, start, stop
 from vton.train.tasks import GmmTask, Task, TomTask
 
 
@@ -102,24 +100,26 @@ def _train(
     samples_dir: str | Path | None,
     identity: dict | None = None,
 ) -> dict:
-    """Start the runtime, build the task (`build`, after seeding), fingerprint the run
-    (model config, losses, data, seed, dataset and `identity`) and `fit` it."""
+    """Start the runtime, build the task (`build`, after seeding every RNG), fingerprint the
+    run (model config, losses, data, seed, dataset and `identity`) and `fit` it, all with
+    torch's deterministic kernels."""
     t = params.train
     runtime = start(t.device, t.amp)
     try:
-        torch.manual_seed(t.seed)
-        task = build()
-        data = TryOnDataset(dataset, "train", size=size, augment=t.data)
-        fp = fingerprint(
-            kind=kind, model=dataclasses.asdict(config), loss=_loss_params(section),
-            data=dataclasses.asdict(t.data), seed=t.seed, dataset=dataset_digest(dataset),
-            **(identity or {}),
-        )  # fmt: skip
-        return fit(
-            task, runtime, data, _schedule(section), t.seed, fp, out=Path(out),
-            checkpoints=_path(checkpoints), live_dir=_path(live_dir),
-            samples_dir=_path(samples_dir), loader_workers=params.run.loader_workers,
-        )  # fmt: skip
+        with deterministic(runtime.device):
+            seed_everything(t.seed)
+            task = build()
+            data = TryOnDataset(dataset, "train", size=size, augment=t.data)
+            fp = fingerprint(
+                kind=kind, model=dataclasses.asdict(config), loss=_loss_params(section),
+                data=dataclasses.asdict(t.data), seed=t.seed, dataset=dataset_digest(dataset),
+                **(identity or {}),
+            )  # fmt: skip
+            return fit(
+                task, runtime, data, _schedule(section), t.seed, fp, out=Path(out),
+                checkpoints=_path(checkpoints), live_dir=_path(live_dir),
+                samples_dir=_path(samples_dir), loader_workers=params.run.loader_workers,
+            )  # fmt: skip
     finally:
         stop(runtime)
 

@@ -135,6 +135,10 @@ def fit(
     batches = StepBatches(
         len(dataset), schedule.batch_size, seed, start, schedule.steps, runtime.rank, runtime.world
     )
+    # Every random choice of data loading comes from the (index, seed) pairs of `batches`,
+    # so a sample is the same whichever worker (or the trainer itself) loads it. The loader's
+    # own generator only seeds the workers' global RNGs, which nothing here reads; a
+    # dedicated one keeps the loader from drawing on torch's global RNG.
     loader = DataLoader(
         dataset,
         batch_sampler=batches,
@@ -142,6 +146,7 @@ def fit(
         pin_memory=runtime.device.type == "cuda",
         persistent_workers=False,
         prefetch_factor=4 if loader_workers else None,
+        generator=torch.Generator().manual_seed(seed),
     )
     live = None
     if runtime.main and live_dir is not None:

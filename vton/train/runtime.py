@@ -3,14 +3,21 @@
 A plain `python` run is one process; under `torchrun` (WORLD_SIZE > 1 in the environment)
 each process joins the group with the NCCL backend on CUDA and gloo on CPU, and takes the
 GPU of its LOCAL_RANK. The same code runs in both cases.
+
+`deterministic` and `seed_everything` make a run a function of its params: on CPU, two runs
+with the same params and thread count give bit-identical weights (other thread counts or CPU
+kernels move the last bits of float sums; see BENCHMARKS.md, "Reproducibility").
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import random
+from collections.abc import Iterator
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 import torch.distributed as dist
 
@@ -81,3 +88,49 @@ def start(device: str, amp: bool) -> Runtime:
 def stop(runtime: Runtime) -> None:
     if runtime.distributed and dist.is_initialized():
         dist.destroy_process_group()
+
+
+def seed_everything(seed: int) -> None:
+    """Seed Python's `random`, NumPy's global RNG and torch (CPU and every GPU).
+
+    Training draws its randomness from explicit seeds (model init after this call, the
+    per-sample augmentation seed of `StepBatches`); this covers library code that uses a
+    global RNG.
+    """
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+
+
+# cuBLAS needs a fixed workspace for deterministic results (CUDA >= 10.2); torch raises
+# (or, with warn_only, warns) on CUDA matmuls in deterministic mode without it.
+CUBLAS_WORKSPACE = ":4096:8"
+
+
+@contextlib.contextmanager
+def deterministic(device: torch.device) -> Iterator[None]:
+    """Torch's deterministic kernels while the block runs; the previous settings after.
+
+    On CPU every op must have a deterministic implementation (torch raises otherwise). On
+    CUDA some backward kernels this project uses have none (`grid_sample`, bilinear
+    `interpolate`, adaptive average pooling accumulate with atomics), so there torch warns
+    and runs them: CUDA training is repeatable only up to those sums. cuDNN is kept to
+    deterministic algorithms with autotuning off, and cuBLAS gets a fixed workspace unless
+    CUBLAS_WORKSPACE_CONFIG is set already.
+    """
+    cuda = device.type == "cuda"
+    if cuda:
+        os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", CUBLAS_WORKSPACE)
+    before = (
+        torch.are_deterministic_algorithms_enabled(),
+        torch.is_deterministic_algorithms_warn_only_enabled(),
+        torch.backends.cudnn.deterministic,
+        torch.backends.cudnn.benchmark,
+    )
+    torch.use_deterministic_algorithms(True, warn_only=cuda)
+    torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark = True, False
+    try:
+        yield
+    finally:
+        torch.use_deterministic_algorithms(before[0], warn_only=before[1])
+        torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark = before[2:]
