@@ -139,7 +139,7 @@ def test_a_killed_flow_resumes_without_redoing_or_partial_files(tmp_path, prefec
     assert summary["annotated"] == 24 - summary["cached"]
     assert summary["written"] + summary["rejects"] == 24
     log = [json.loads(line) for line in (root / "data/annotate/parse/log.jsonl").open()]
-    assert sum(r["cached"] for r in log) == summary["cached"]
+    assert len(log) == 24 and not any("cached" in r for r in log)  # cache state stays out
     assert (
         len(list((dataset / "train" / "image-parse-v3").glob("*.png")))
         + len(list((dataset / "test" / "image-parse-v3").glob("*.png")))

@@ -294,12 +294,13 @@ def run(
     for item in items:
         record = {"id": item.id, "split": item.split, "image": str(item.image)}
         if item.id in absent:
-            log.append({**record, "cached": False, "status": "skipped", "reason": "missing_input",
+            log.append({**record, "status": "skipped", "reason": "missing_input",
                         "detail": f"no {', '.join(absent[item.id])} file: an earlier stage "
                                   "rejected this sample (or has not run)"})  # fmt: skip
             continue
+        # Whether a result came from the cache stays out of the records: it is the state of
+        # this machine's cache, not of the dataset, and the report folder is a DVC output.
         outcome = outcomes[item.id]
-        record["cached"] = outcome.cached
         if outcome.rejected:
             record.update(status="rejected", reason=outcome.reason, detail=outcome.detail)
             rejects.append({**record, "annotator": fingerprint})

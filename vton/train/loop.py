@@ -147,6 +147,10 @@ def fit(
         persistent_workers=False,
         prefetch_factor=4 if loader_workers else None,
         generator=torch.Generator().manual_seed(seed),
+        # Workers start from a clean server process, not a fork of this one: a fork copies
+        # whatever threads and exit handlers the caller's process holds (a test session, a
+        # notebook, a flow), and a worker that inherits them can die at shutdown.
+        multiprocessing_context="forkserver" if loader_workers else None,
     )
     live = None
     if runtime.main and live_dir is not None:
