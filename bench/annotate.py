@@ -85,8 +85,9 @@ def naive(kind: str, section, items: list[WorkItem], out: Layout) -> float:
             )
         except Exception:
             continue
-        write_kinds(result, lambda k, item=item: dest(k, item), *rgb.shape[:2],
-                    only=KIND_OUTPUTS[kind])  # fmt: skip
+        write_kinds(
+            result, lambda k, item=item: dest(k, item), *rgb.shape[:2], only=KIND_OUTPUTS[kind]
+        )
     return time.perf_counter() - start
 
 
@@ -100,14 +101,28 @@ def bench(kind: str, backend: str, n_images: int, workers: int, data: Path) -> N
         t_decode = decode(items)
         t_naive = naive(kind, section, items, Layout(tmp / "naive"))
         start = time.perf_counter()
-        first = run(kind, section, items, dataset_dest(layout), tmp / "cache",
-                    workers=workers, progress=False)  # fmt: skip
+        first = run(
+            kind,
+            section,
+            items,
+            dataset_dest(layout),
+            tmp / "cache",
+            workers=workers,
+            progress=False,
+        )
         t_first = time.perf_counter() - start
         extra = max(1, round(0.05 * n_images))
         add_samples(layout, extra, start=n_images)
         start = time.perf_counter()
-        again = run(kind, section, dataset_items(kind, layout), dataset_dest(layout),
-                    tmp / "cache", workers=workers, progress=False)  # fmt: skip
+        again = run(
+            kind,
+            section,
+            dataset_items(kind, layout),
+            dataset_dest(layout),
+            tmp / "cache",
+            workers=workers,
+            progress=False,
+        )
         t_again = time.perf_counter() - start
     print(f"{kind}:{backend}  {n_images} images at 1024x768")
     print(f"  decode only (bound)     {n_images / t_decode:7.2f} images/s")

@@ -57,8 +57,9 @@ def build_checkpoint(params, root: Path) -> Path:
     t = params.train
     height, width = (t.data.height, t.data.width) if t.data.height else (256, 192)
     torch.manual_seed(0)
-    gmm = GMMConfig(width=t.gmm.width, levels=t.gmm.levels, grid=t.gmm.grid, height=height,
-                    image_width=width)  # fmt: skip
+    gmm = GMMConfig(
+        width=t.gmm.width, levels=t.gmm.levels, grid=t.gmm.grid, height=height, image_width=width
+    )
     GMM(gmm).save_pretrained(root / "gmm")
     TOM(TOMConfig(width=t.tom.width, depth=t.tom.depth)).save_pretrained(root / "tom")
     return root
@@ -98,8 +99,9 @@ def latency(checkpoint: Path, params, size: tuple[int, int], runs: int, warmup: 
     }
 
 
-def throughput(checkpoint: Path, params_path: Path, clients: list[int], requests: int,
-               workers: int) -> list[dict]:  # fmt: skip
+def throughput(
+    checkpoint: Path, params_path: Path, clients: list[int], requests: int, workers: int
+) -> list[dict]:
     import socket
 
     with socket.socket() as s:
@@ -107,10 +109,24 @@ def throughput(checkpoint: Path, params_path: Path, clients: list[int], requests
         port = s.getsockname()[1]
     log = tempfile.TemporaryFile()  # noqa: SIM115 (closed in the finally below)
     server = subprocess.Popen(
-        [sys.executable, "-m", "vton.cli", "serve", "--checkpoint", str(checkpoint),
-         "--params", str(params_path), "--port", str(port), "--workers", str(workers)],
-        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=log,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "vton.cli",
+            "serve",
+            "--checkpoint",
+            str(checkpoint),
+            "--params",
+            str(params_path),
+            "--port",
+            str(port),
+            "--workers",
+            str(workers),
+        ],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=log,
+    )
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 120
@@ -159,12 +175,17 @@ def throughput(checkpoint: Path, params_path: Path, clients: list[int], requests
             for t in threads:
                 t.join()
             wall = time.perf_counter() - t0
-            rows.append({
-                "clients": n, "workers": workers, "requests": len(latencies) + len(errors),
-                "errors": errors, "req_per_s": round(len(latencies) / wall, 2),
-                "p50_s": round(percentile(latencies, 50), 3),
-                "p95_s": round(percentile(latencies, 95), 3),
-            })  # fmt: skip
+            rows.append(
+                {
+                    "clients": n,
+                    "workers": workers,
+                    "requests": len(latencies) + len(errors),
+                    "errors": errors,
+                    "req_per_s": round(len(latencies) / wall, 2),
+                    "p50_s": round(percentile(latencies, 50), 3),
+                    "p95_s": round(percentile(latencies, 95), 3),
+                }
+            )
         return rows
     finally:
         server.terminate()

@@ -46,8 +46,12 @@ def write_dataset(root: Path, count: int, height: int, width: int) -> None:
 
 
 def loader_only(root: Path, params, steps: int) -> float:
-    data = TryOnDataset(root, "train", size=(params.train.data.height, params.train.data.width),
-                        augment=params.train.data)  # fmt: skip
+    data = TryOnDataset(
+        root,
+        "train",
+        size=(params.train.data.height, params.train.data.width),
+        augment=params.train.data,
+    )
     batch = params.train.tom.batch_size
     loader = DataLoader(
         data,
@@ -78,15 +82,22 @@ def main() -> None:
                 t,
                 data=dataclasses.replace(t.data, height=height, width=width),
                 gmm=dataclasses.replace(
-                    t.gmm, steps=args.steps, levels=int(math.log2(height // 16)),
-                    log_every=args.steps, sample_every=0, checkpoint_every=args.steps,
+                    t.gmm,
+                    steps=args.steps,
+                    levels=int(math.log2(height // 16)),
+                    log_every=args.steps,
+                    sample_every=0,
+                    checkpoint_every=args.steps,
                 ),
                 tom=dataclasses.replace(
-                    t.tom, steps=args.steps, log_every=args.steps, sample_every=0,
+                    t.tom,
+                    steps=args.steps,
+                    log_every=args.steps,
+                    sample_every=0,
                     checkpoint_every=args.steps,
                 ),
             ),
-        )  # fmt: skip
+        )
         with tempfile.TemporaryDirectory() as tmp:
             root = Path(tmp) / "dataset"
             write_dataset(root, args.samples, height, width)

@@ -127,9 +127,12 @@ def refresh(
             logger.error("could not restore %s: %s", previous, exc)
         raise
     report.update(
-        changed=True, version=version, new_samples=new_samples, metrics_diff=diff,
+        changed=True,
+        version=version,
+        new_samples=new_samples,
+        metrics_diff=diff,
         rejects=_rejects(diff),
-    )  # fmt: skip
+    )
     pushed = versioning.has_remote(root)
     if pushed:  # after the commit: a failed push keeps the version; the next refresh pushes it
         push.with_options(**retry)(root, cfg.remote or None)
@@ -137,8 +140,12 @@ def refresh(
         logger.warning("no DVC remote configured: the version is local only (dvc remote add)")
     report["pushed"] = pushed
     create_markdown_artifact(_markdown(report), key="vton-refresh", description="what changed")
-    logger.info("refresh: %d new products, %d new samples, version %s",
-                new_products, len(new_samples), version)  # fmt: skip
+    logger.info(
+        "refresh: %d new products, %d new samples, version %s",
+        new_products,
+        len(new_samples),
+        version,
+    )
     return report
 
 

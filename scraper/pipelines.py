@@ -24,7 +24,8 @@ from scrapy.pipelines.images import ImagesPipeline
 
 from scraper.crawl import Crawl, classify_failure
 from scraper.dedupe import signature
-from vton.formats.images import JPEG_QUALITY, ImageRejected, atomic_write_bytes, load_photo
+from vton.fileio import atomic_write_bytes
+from vton.formats.images import JPEG_QUALITY, ImageRejected, load_photo
 from vton.formats.scraped import ImageRecord, ProductRecord, append_product, image_path
 
 # Refusals are expected outcomes that the crawl summary records; scrapy logs this kind of

@@ -30,13 +30,16 @@ def main() -> None:
     )
     params = params_or_exit(args.params)
     try:
-        summary = annotate_dataset(args.kind, params, args.dataset, args.reference,
-                                   args.report_dir, catalog=args.catalog)  # fmt: skip
+        summary = annotate_dataset(
+            args.kind, params, args.dataset, args.reference, args.report_dir, catalog=args.catalog
+        )
     except (AnnotationFailed, MissingWeights, FileNotFoundError, ValueError) as exc:
         sys.exit(f"error: {exc}")
     write_metrics(args.metrics, summary)
-    print(f"{args.kind}: {summary['written']} written ({summary['cached']} from cache), "
-          f"{summary['rejects']} rejects")  # fmt: skip
+    print(
+        f"{args.kind}: {summary['written']} written ({summary['cached']} from cache), "
+        f"{summary['rejects']} rejects"
+    )
 
 
 if __name__ == "__main__":

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from vton.config import Params, ParamsError, load_params
-from vton.formats.images import atomic_write_bytes
+from vton.fileio import atomic_write_bytes
 
 
 def stage_args(description: str, *extra: tuple[str, dict]) -> argparse.Namespace:

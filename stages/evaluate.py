@@ -25,10 +25,16 @@ def main() -> None:
     params = params_or_exit(args.params)
     try:
         result = evaluate(
-            params, args.dataset, args.gmm, args.tom, size=train_size(params, args.dataset),
-            results_dir=args.results, scores_path=args.scores, grid_path=args.grid,
+            params,
+            args.dataset,
+            args.gmm,
+            args.tom,
+            size=train_size(params, args.dataset),
+            results_dir=args.results,
+            scores_path=args.scores,
+            grid_path=args.grid,
             unpaired_grid_path=args.unpaired_grid,
-        )  # fmt: skip
+        )
     except (FileNotFoundError, ValueError, RuntimeError) as exc:
         sys.exit(f"error: evaluate failed: {exc}")
     beats = beats_baselines(result)

@@ -21,8 +21,13 @@ def main() -> None:
     )
     params = params_or_exit(args.params)
     try:
-        summary = ingest(params, args.out, base=args.params.resolve().parent,
-                         reference=args.reference, index=args.index)  # fmt: skip
+        summary = ingest(
+            params,
+            args.out,
+            base=args.params.resolve().parent,
+            reference=args.reference,
+            index=args.index,
+        )
     except (IngestError, FileNotFoundError, ValueError) as exc:
         sys.exit(f"error: ingest failed: {exc}")
     write_metrics(args.metrics, summary)

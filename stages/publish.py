@@ -25,8 +25,10 @@ def main() -> None:
     except (PublishError, FileNotFoundError, ValueError) as exc:
         sys.exit(f"error: publish failed: {exc}")
     write_metrics(args.metrics, summary)
-    print(f"publish: {summary['published']} of {summary['candidates']} samples published, "
-          f"{summary['excluded']} excluded -> {args.dataset}")  # fmt: skip
+    print(
+        f"publish: {summary['published']} of {summary['candidates']} samples published, "
+        f"{summary['excluded']} excluded -> {args.dataset}"
+    )
 
 
 if __name__ == "__main__":

@@ -24,9 +24,13 @@ def main() -> None:
     params = params_or_exit(args.params)
     try:
         summary = train_gmm(
-            params, args.dataset, args.out, checkpoints=args.checkpoints,
-            live_dir=args.live, samples_dir=args.samples,
-        )  # fmt: skip
+            params,
+            args.dataset,
+            args.out,
+            checkpoints=args.checkpoints,
+            live_dir=args.live,
+            samples_dir=args.samples,
+        )
     except (FileNotFoundError, ValueError, RuntimeError) as exc:
         sys.exit(f"error: train_gmm failed: {exc}")
     print(

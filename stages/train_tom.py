@@ -25,9 +25,14 @@ def main() -> None:
     params = params_or_exit(args.params)
     try:
         summary = train_tom(
-            params, args.dataset, args.gmm, args.out, checkpoints=args.checkpoints,
-            live_dir=args.live, samples_dir=args.samples,
-        )  # fmt: skip
+            params,
+            args.dataset,
+            args.gmm,
+            args.out,
+            checkpoints=args.checkpoints,
+            live_dir=args.live,
+            samples_dir=args.samples,
+        )
     except (FileNotFoundError, ValueError, RuntimeError) as exc:
         sys.exit(f"error: train_tom failed: {exc}")
     print(

@@ -44,8 +44,9 @@ def _dresscode_root(root: Path) -> Path:
             Image.fromarray(rgb).save(path, quality=95)
         path = layout.path(category, "label_map", dc)
         path.parent.mkdir(parents=True, exist_ok=True)
-        labels.write_label_map(path, labels.from_viton(s.parse, "dresscode", WIDTH / 2),
-                               "dresscode")  # fmt: skip
+        labels.write_label_map(
+            path, labels.from_viton(s.parse, "dresscode", WIDTH / 2), "dresscode"
+        )
         path = layout.path(category, "keypoints", dc)
         path.parent.mkdir(parents=True, exist_ok=True)
         openpose.write_dresscode_keypoints(path, s.pose, HEIGHT, WIDTH)
@@ -62,24 +63,33 @@ class Project:
         self.dataset, self.index, self.reference = tmp / "dataset", tmp / "ingest", tmp / "ref"
         root = _dresscode_root(tmp / "dc")
         self.params = self.with_category("auto", root)
-        ingest(self.params, self.dataset, reference=self.reference, index=self.index,
-               progress=False)  # fmt: skip
+        ingest(
+            self.params, self.dataset, reference=self.reference, index=self.index, progress=False
+        )
         for kind in ("pose", "parse"):
             self.annotate(kind)
 
     def with_category(self, category: str, root: Path | None = None):
         root = root or self.tmp / "dc"
-        return parse_params({
-            "base": {"height": HEIGHT, "width": WIDTH},
-            "data": {"source": "dresscode", "dresscode": {"root": str(root)}},
-            "agnostic": {"category": category},
-            "run": {"annotate_workers": 0, "annotate_cache": str(self.tmp / "cache")},
-        })  # fmt: skip
+        return parse_params(
+            {
+                "base": {"height": HEIGHT, "width": WIDTH},
+                "data": {"source": "dresscode", "dresscode": {"root": str(root)}},
+                "agnostic": {"category": category},
+                "run": {"annotate_workers": 0, "annotate_cache": str(self.tmp / "cache")},
+            }
+        )
 
     def annotate(self, kind: str, params=None) -> dict:
-        return annotate_dataset(kind, params or self.params, self.dataset, self.reference,
-                                self.tmp / "reports" / kind, catalog=self.index / "catalog.csv",
-                                progress=False)  # fmt: skip
+        return annotate_dataset(
+            kind,
+            params or self.params,
+            self.dataset,
+            self.reference,
+            self.tmp / "reports" / kind,
+            catalog=self.index / "catalog.csv",
+            progress=False,
+        )
 
     def categories(self) -> dict[str, str]:
         """Sample id -> the DressCode category ingest recorded."""
@@ -167,8 +177,10 @@ def test_a_changed_category_misses_the_cache(project: Project) -> None:
 def test_catalog_categories_map_through_one_table(tmp_path: Path) -> None:
     # DressCode folders and scraped product categories; unknown or absent: upper_body
     assert {k: sample_category("auto", k)[0] for k in ("top", "bottom", "dress")} == {
-        "top": "upper_body", "bottom": "lower_body", "dress": "dresses"
-    }  # fmt: skip
+        "top": "upper_body",
+        "bottom": "lower_body",
+        "dress": "dresses",
+    }
     assert all(sample_category("auto", v) == (v, "catalog") for v in CATALOG_CATEGORIES.values())
     assert sample_category("auto", None) == ("upper_body", "default")
     assert sample_category("auto", "shoes") == ("upper_body", "default")
@@ -176,11 +188,23 @@ def test_catalog_categories_map_through_one_table(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="is not one of upper_body"):
         sample_category("tops", None)
     rows = [
-        {"id": "a", "split": "train", "source": "scraped", "origin": "", "kinds": "",
-         "provenance": json.dumps({"category": "bottom", "site": "x"})},
-        {"id": "b", "split": "test", "source": "folder", "origin": "", "kinds": "",
-         "provenance": "{}"},
-    ]  # fmt: skip
+        {
+            "id": "a",
+            "split": "train",
+            "source": "scraped",
+            "origin": "",
+            "kinds": "",
+            "provenance": json.dumps({"category": "bottom", "site": "x"}),
+        },
+        {
+            "id": "b",
+            "split": "test",
+            "source": "folder",
+            "origin": "",
+            "kinds": "",
+            "provenance": "{}",
+        },
+    ]
     write_catalog(tmp_path / "catalog.csv", rows)
     found = catalog_attributes(tmp_path / "catalog.csv", ("category",))
     assert found == {("train", "a"): {"category": "bottom"}}

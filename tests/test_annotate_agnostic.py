@@ -277,8 +277,14 @@ def _item(tmp_path: Path, sample, pose: np.ndarray | None = None) -> Item:
     parse_path, pose_path = tmp_path / f"{sample.id}.png", tmp_path / f"{sample.id}.json"
     write_parse(parse_path, sample.parse)
     write_keypoints(pose_path, sample.pose if pose is None else pose)
-    return Item(sample.id, "test", sample.person, tmp_path / f"{sample.id}.jpg", {},
-                {"parse": parse_path, "pose_json": pose_path})  # fmt: skip
+    return Item(
+        sample.id,
+        "test",
+        sample.person,
+        tmp_path / f"{sample.id}.jpg",
+        {},
+        {"parse": parse_path, "pose_json": pose_path},
+    )
 
 
 def test_annotator_protocol_and_outputs(tmp_path: Path, people: list) -> None:

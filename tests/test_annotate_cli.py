@@ -52,8 +52,20 @@ def photos(tmp_path_factory) -> Path:
 
 def test_annotate_pose_on_a_folder(photos, tmp_path):
     out = tmp_path / "out"
-    args = ["annotate", "pose", "--in", str(photos), "--out", str(out), "--backend",
-            "mediapipe", "--workers", "0", "--cache", str(tmp_path / "c")]  # fmt: skip
+    args = [
+        "annotate",
+        "pose",
+        "--in",
+        str(photos),
+        "--out",
+        str(out),
+        "--backend",
+        "mediapipe",
+        "--workers",
+        "0",
+        "--cache",
+        str(tmp_path / "c"),
+    ]
     proc = vton(*args, "--max-reject-rate", "0.5")
     assert proc.returncode == 0, proc.stderr
     summary = json.loads(proc.stdout)
@@ -147,8 +159,10 @@ def test_agnostic_on_plain_photos_reads_the_pose_and_parse_written_beside(golden
     photos.mkdir()
     for sid in ("00006_00", "00013_00"):
         shutil.copy(golden / "test" / "image" / f"{sid}.jpg", photos)
-    run = lambda kind: vton("annotate", kind, "--in", "photos", "--out", "out",  # noqa: E731
-                            cwd=project_dir)  # fmt: skip
+
+    def run(kind):
+        return vton("annotate", kind, "--in", "photos", "--out", "out", cwd=project_dir)
+
     proc = run("agnostic")
     assert proc.returncode == 2
     assert f"out/{KINDS['parse'].folder}, out/{KINDS['pose_json'].folder}" in proc.stderr
@@ -177,8 +191,9 @@ def test_a_killed_run_resumes_without_redoing_or_partial_files(photos, tmp_path)
     out, cache = tmp_path / "out", tmp_path / "cache"
     args = [sys.executable, "-m", "vton.cli", "annotate", "pose", "--in", str(folder)]
     args += ["--out", str(out), "--backend", "mediapipe", "--workers", "0", "--cache", str(cache)]
-    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            start_new_session=True)  # fmt: skip
+    proc = subprocess.Popen(
+        args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True
+    )
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         done = list(cache.glob("*/*/*/meta.json"))

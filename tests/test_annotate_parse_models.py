@@ -22,9 +22,26 @@ V = VitonLabel
 H, W = 256, 192
 
 # The checkpoints' own spellings (mattmdjaga/segformer_b2_clothes for ATR).
-ATR_NAMES = ["Background", "Hat", "Hair", "Sunglasses", "Upper-clothes", "Skirt", "Pants",
-             "Dress", "Belt", "Left-shoe", "Right-shoe", "Face", "Left-leg", "Right-leg",
-             "Left-arm", "Right-arm", "Bag", "Scarf"]  # fmt: skip
+ATR_NAMES = [
+    "Background",
+    "Hat",
+    "Hair",
+    "Sunglasses",
+    "Upper-clothes",
+    "Skirt",
+    "Pants",
+    "Dress",
+    "Belt",
+    "Left-shoe",
+    "Right-shoe",
+    "Face",
+    "Left-leg",
+    "Right-leg",
+    "Left-arm",
+    "Right-arm",
+    "Bag",
+    "Scarf",
+]
 HP24_NAMES = [lab.name.lower() for lab in HumanParse24Label]
 FASHN_NAMES = [lab.name.lower() for lab in FashnLabel]
 
@@ -50,10 +67,14 @@ def _segformer(path, names, winner=None, seed=0):
 
     torch.manual_seed(seed)
     config = SegformerConfig(
-        hidden_sizes=[8, 16, 32, 64], depths=[1, 1, 1, 1], num_attention_heads=[1, 1, 2, 4],
-        decoder_hidden_size=32, num_labels=len(names),
-        id2label=dict(enumerate(names)), label2id={n: i for i, n in enumerate(names)},
-    )  # fmt: skip
+        hidden_sizes=[8, 16, 32, 64],
+        depths=[1, 1, 1, 1],
+        num_attention_heads=[1, 1, 2, 4],
+        decoder_hidden_size=32,
+        num_labels=len(names),
+        id2label=dict(enumerate(names)),
+        label2id={n: i for i, n in enumerate(names)},
+    )
     model = SegformerForSemanticSegmentation(config).eval()
     if winner is not None:
         with torch.no_grad():
@@ -98,9 +119,11 @@ def test_segformer_identifies_the_set_and_maps_every_pixel(
 def test_segformer_random_weights_give_valid_viton_ids(tmp_path):
     parser = create_annotator(
         "parse",
-        ParseParams(backend="segformer",
-                    segformer=SegformerParams(model=str(_segformer(tmp_path / "c", ATR_NAMES)))),
-    )  # fmt: skip
+        ParseParams(
+            backend="segformer",
+            segformer=SegformerParams(model=str(_segformer(tmp_path / "c", ATR_NAMES))),
+        ),
+    )
     assert isinstance(parser, SegformerParser)
     parser.landmarks = False
     try:
@@ -224,16 +247,21 @@ class TinySchp(torch.nn.Module):
 def _export(module, path, input_size):
     module.eval()
     torch.onnx.export(
-        module, (torch.zeros(1, 3, *input_size),), str(path), input_names=["input.1"],
-        opset_version=17, dynamo=False,
-    )  # fmt: skip
+        module,
+        (torch.zeros(1, 3, *input_size),),
+        str(path),
+        input_names=["input.1"],
+        opset_version=17,
+        dynamo=False,
+    )
     return path
 
 
 def _schp_parser(path, input_size, label_set="lip", landmarks=False) -> SchpOnnxParser:
     params = SchpParams(model=str(path), label_set=label_set, input_size=tuple(input_size))
-    return SchpOnnxParser("parse", ParseParams(backend="schp_onnx", schp_onnx=params),
-                          landmarks=landmarks)  # fmt: skip
+    return SchpOnnxParser(
+        "parse", ParseParams(backend="schp_onnx", schp_onnx=params), landmarks=landmarks
+    )
 
 
 @pytest.mark.filterwarnings("ignore::DeprecationWarning")
@@ -264,9 +292,15 @@ def test_schp_inverse_affine_puts_the_split_at_the_right_place(
 ):
     split = 0.35 * (input_size[axis] - 1)
     model = TinySchp(
-        20, input_size, stride, mode="split", axis=axis, split=split,
-        left=LipLabel.PANTS, right=LipLabel.SKIRT,
-    )  # fmt: skip
+        20,
+        input_size,
+        stride,
+        mode="split",
+        axis=axis,
+        split=split,
+        left=LipLabel.PANTS,
+        right=LipLabel.SKIRT,
+    )
     parser = _schp_parser(_export(model, tmp_path / "split.onnx", input_size), input_size)
     parse = parser.annotate(_item(_noise(*image_hw))).parse
     # SCHP's box: the whole image widened to the input's aspect, both axes scaled by the

@@ -27,15 +27,28 @@ def dataset(tmp_path):
 
 def _run(kind, dataset, reference, cache, **kwargs):
     section = getattr(parse_params({}), kind)
-    return run(kind, section, dataset_items(kind, dataset, reference), dataset_dest(dataset),
-               cache, workers=kwargs.pop("workers", 0), progress=False, **kwargs)  # fmt: skip
+    return run(
+        kind,
+        section,
+        dataset_items(kind, dataset, reference),
+        dataset_dest(dataset),
+        cache,
+        workers=kwargs.pop("workers", 0),
+        progress=False,
+        **kwargs,
+    )
 
 
 def test_ingest_keeps_source_annotations_apart(dataset):
     layout, reference = dataset
     assert layout.kinds_present("train") == ["image", "cloth"]
     assert set(reference.kinds_present("train")) == {
-        "cloth_mask", "parse", "pose_json", "pose_img", "densepose"}  # fmt: skip
+        "cloth_mask",
+        "parse",
+        "pose_json",
+        "pose_img",
+        "densepose",
+    }
 
 
 def test_reference_backend_copies_byte_for_byte_then_caches(dataset, tmp_path):
@@ -72,8 +85,10 @@ def test_only_new_or_changed_inputs_are_annotated(dataset, tmp_path):
     )
     summary = _run("parse", layout, reference, cache)
     assert summary["samples"] == 7 and summary["annotated"] == 2 and summary["cached"] == 5
-    assert (layout.path("train", "parse", "000001_00").read_bytes()
-            == reference.path("train", "parse", "000002_00").read_bytes())  # fmt: skip
+    assert (
+        layout.path("train", "parse", "000001_00").read_bytes()
+        == reference.path("train", "parse", "000002_00").read_bytes()
+    )
 
 
 def test_rejects_are_recorded_cached_and_gate_the_stage(dataset, tmp_path):
@@ -89,8 +104,9 @@ def test_rejects_are_recorded_cached_and_gate_the_stage(dataset, tmp_path):
     record = next(r for r in read_jsonl(rejects) if r["id"] == "000005_00")
     assert "pose.backend" in record["detail"]  # names the params key to change
     with pytest.raises(AnnotationFailed, match=r"max_reject_rate=0\.1"):
-        _run("pose", layout, reference, tmp_path / "cache", max_reject_rate=0.1,
-             rejects_path=rejects)  # fmt: skip
+        _run(
+            "pose", layout, reference, tmp_path / "cache", max_reject_rate=0.1, rejects_path=rejects
+        )
     assert len(list(read_jsonl(rejects))) == 2  # written before failing
 
 
@@ -143,6 +159,7 @@ def test_the_densepose_approximation_says_so_in_the_summary(dataset, tmp_path):
     layout, _ = dataset
     section = parse_params({"densepose": {"backend": "mediapipe"}}).densepose
     items = dataset_items("densepose", layout)[:2]
-    summary = run("densepose", section, items, dataset_dest(layout), tmp_path / "c",
-                  workers=0, progress=False)  # fmt: skip
+    summary = run(
+        "densepose", section, items, dataset_dest(layout), tmp_path / "c", workers=0, progress=False
+    )
     assert summary["approximation"] is True and summary["backend"] == "mediapipe"

@@ -54,10 +54,19 @@ def _tree(root: Path) -> Path:
 def test_every_kind_of_import_is_followed_and_nothing_else(tmp_path):
     root = _tree(tmp_path)
     assert project_modules("vton.pkg.mod", root) == (
-        "vton", "vton.config", "vton.dynamic", "vton.formats", "vton.formats.labels",
-        "vton.late", "vton.pkg", "vton.pkg.mod", "vton.pkg.sibling", "vton.pkg.sub",
-        "vton.plugins", "vton.plugins.one",
-    )  # fmt: skip
+        "vton",
+        "vton.config",
+        "vton.dynamic",
+        "vton.formats",
+        "vton.formats.labels",
+        "vton.late",
+        "vton.pkg",
+        "vton.pkg.mod",
+        "vton.pkg.sibling",
+        "vton.pkg.sub",
+        "vton.plugins",
+        "vton.plugins.one",
+    )
     assert external_packages("vton.pkg.mod", root) == ("cv2", "numpy", "yaml")
     files = module_files("stages.run", root)
     assert root / "stages/run.py" in files and root / "vton/pkg/mod.py" in files

@@ -52,8 +52,11 @@ def uncovered_deps(dvc_yaml: Path, root: Path = ROOT) -> dict[str, list[str]]:
             for d in stage.get("deps", [])
         ]
         wdir = PurePosixPath(stage.get("wdir", "."))
-        files = {str(wdir / f.relative_to(root).as_posix()) for m in modules
-                 for f in module_files(m, root)}  # fmt: skip
+        files = {
+            str(wdir / f.relative_to(root).as_posix())
+            for m in modules
+            for f in module_files(m, root)
+        }
         missing = sorted(f for f in files if not _covered(f, deps))
         if missing:
             violations[name] = missing

@@ -25,10 +25,25 @@ from vton.sources.ingest import ingest
 
 # The table of the dataset's README (aimagelab/dress-code), id by id.
 README_IDS = [
-    "background", "hat", "hair", "sunglasses", "upper_clothes", "skirt", "pants", "dress",
-    "belt", "left_shoe", "right_shoe", "head", "left_leg", "right_leg", "left_arm",
-    "right_arm", "bag", "scarf",
-]  # fmt: skip
+    "background",
+    "hat",
+    "hair",
+    "sunglasses",
+    "upper_clothes",
+    "skirt",
+    "pants",
+    "dress",
+    "belt",
+    "left_shoe",
+    "right_shoe",
+    "head",
+    "left_leg",
+    "right_leg",
+    "left_arm",
+    "right_arm",
+    "bag",
+    "scarf",
+]
 
 
 def test_dresscode_label_ids_are_the_datasets():

@@ -34,7 +34,7 @@ def test_export_model_writes_checked_onnx_and_torchscript(tmp_path, capsys):
         "gmm.pt",
         "tom.onnx",
         "tom.pt",
-    ]  # fmt: skip  (one self-contained file per model: no .onnx.data beside it)
+    ]  # one self-contained file per model: no .onnx.data beside it
 
     # The files on their own, on a new input: onnxruntime and torch.jit agree with PyTorch.
     models = load_models(checkpoint, torch.device("cpu"))

@@ -85,8 +85,12 @@ def run_copy(root: Path, schp: Path, *run_args: Path) -> dict:
     env = {**os.environ, "PYTHONPATH": str(root), "PYTHONDONTWRITEBYTECODE": "1"}
     proc = subprocess.run(
         [sys.executable, "-c", SCRIPT, str(schp), *map(str, run_args)],
-        cwd=root, env=env, capture_output=True, text=True, timeout=300,
-    )  # fmt: skip
+        cwd=root,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert proc.returncode == 0, proc.stderr
     out = json.loads(proc.stdout.strip().splitlines()[-1])
     assert Path(out["vton"]).resolve().is_relative_to(root.resolve()), "ran the wrong tree"
@@ -142,8 +146,10 @@ def test_an_edit_changes_exactly_the_fingerprints_of_the_backends_that_run_it(
 def _garments(folder: Path) -> Path:
     """Two 64x48 garment photos on a plain backdrop (the `background` backend's input)."""
     folder.mkdir()
-    for name, colour, box in (("red", (180, 30, 40), (16, 50, 10, 38)),
-                              ("blue", (20, 60, 160), (12, 54, 8, 40))):  # fmt: skip
+    for name, colour, box in (
+        ("red", (180, 30, 40), (16, 50, 10, 38)),
+        ("blue", (20, 60, 160), (12, 54, 8, 40)),
+    ):
         rgb = np.full((64, 48, 3), 240, np.uint8)
         rgb[box[0] : box[1], box[2] : box[3]] = colour
         Image.fromarray(rgb).save(folder / f"{name}.png")
@@ -174,4 +180,6 @@ def test_the_runner_serves_no_cache_entry_of_edited_code(tmp_path, schp):
     assert (cache / first["annotator"]).is_dir()
     for out in ("out1", "out4"):
         assert sorted(p.name for p in (tmp_path / out / "cloth-mask").iterdir()) == [
-            "blue.jpg", "red.jpg"]  # fmt: skip
+            "blue.jpg",
+            "red.jpg",
+        ]

@@ -105,9 +105,23 @@ def test_dask_flow_is_byte_identical_to_the_dvc_stages(staged, tmp_path, prefect
 
     # The DVC stages, run after the flow, would produce the same files: the cache the flow
     # filled is the stage's cache, so every sample comes from it.
-    out = run(flowed, "python", "-m", "stages.annotate", "parse", "--params", "params.yaml",
-              "--dataset", "data/dataset", "--reference", "data/reference",
-              "--metrics", "metrics/parse.json", "--report-dir", "data/annotate/parse")  # fmt: skip
+    out = run(
+        flowed,
+        "python",
+        "-m",
+        "stages.annotate",
+        "parse",
+        "--params",
+        "params.yaml",
+        "--dataset",
+        "data/dataset",
+        "--reference",
+        "data/reference",
+        "--metrics",
+        "metrics/parse.json",
+        "--report-dir",
+        "data/annotate/parse",
+    )
     assert "(8 from cache)" in out
 
 
@@ -117,8 +131,14 @@ def test_a_killed_flow_resumes_without_redoing_or_partial_files(tmp_path, prefec
     cache = root / ".cache" / "vton" / "annotate"
     env = {**os.environ, "PREFECT_API_URL": prefect_api, "VTON_DASK_ADDRESS": ""}
     args = [sys.executable, "-m", "flows.annotate", "--kinds", "parse"]
-    proc = subprocess.Popen(args, cwd=root, env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, start_new_session=True)  # fmt: skip
+    proc = subprocess.Popen(
+        args,
+        cwd=root,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
     deadline = time.monotonic() + 180
     while time.monotonic() < deadline and proc.poll() is None:
         if len(list(cache.glob("*/*/*/meta.json"))) >= 4:
@@ -131,8 +151,7 @@ def test_a_killed_flow_resumes_without_redoing_or_partial_files(tmp_path, prefec
     dataset = root / "data" / "dataset"
     assert not [p for p in dataset.rglob("*") if p.is_file() and p.name.startswith(".")]
 
-    resumed = subprocess.run(args, cwd=root, env=env, capture_output=True, text=True,
-                             timeout=300)  # fmt: skip
+    resumed = subprocess.run(args, cwd=root, env=env, capture_output=True, text=True, timeout=300)
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     summary = json.loads(resumed.stdout[resumed.stdout.index("{") :])["parse"]
     assert summary["cached"] >= finished

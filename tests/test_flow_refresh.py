@@ -118,8 +118,10 @@ def test_refresh_versions_pushes_adds_only_the_new_and_survives_a_dead_shop(
     assert sample_ids(project) == [f"example-shop-P0{n}_00" for n in (1, 2, 3)]
     assert second["previous"] == first["version"] and second["version"] == head(project)
     assert second["metrics_diff"]["metrics/ingest.json"]["samples"] == {
-        "old": 2, "new": 3, "diff": 1
-    }  # fmt: skip
+        "old": 2,
+        "new": 3,
+        "diff": 1,
+    }
     assert "in sync" in run(project, "dvc", "status", "--cloud")
 
     third = refresh(project=str(project), start_urls=urls)
@@ -152,9 +154,14 @@ def test_serve_registers_the_cron_deployment(project, prefect_api):
     from prefect.client.orchestration import get_client
 
     env = {**os.environ, "PREFECT_API_URL": prefect_api}
-    proc = subprocess.Popen([sys.executable, "-m", "flows.refresh", "serve", "--project",
-                             str(project)], cwd=PROJECT, env=env, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE, start_new_session=True)  # fmt: skip
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "flows.refresh", "serve", "--project", str(project)],
+        cwd=PROJECT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
     deployment = None
     try:
         with get_client(sync_client=True) as client:

@@ -147,6 +147,8 @@ def test_vton_tryon_single_strip_and_batch(checkpoint, photos, tmp_path, capsys)
     # A pairs file, paths relative to it.
     pairs = tmp_path / "pairs.txt"
     pairs.write_text("# person garment\npersons/a.jpg garments/b.png\n")
-    assert vton_main(["tryon", "--batch", "--pairs", str(pairs), "--out", str(results / "p"),
-                      *common]) == 0  # fmt: skip
+    assert (
+        vton_main(["tryon", "--batch", "--pairs", str(pairs), "--out", str(results / "p"), *common])
+        == 0
+    )
     assert [p.name for p in (results / "p").glob("*.png")] == ["a__b.png"]

@@ -38,13 +38,15 @@ PERFECT = {  # every score that is 1.0 when identical, by the kind it measures
     "pose_json": ["pose_pck"],
     "parse": ["parse_miou13", "parse_miou13_mean", "parse_pixel_acc", "parse_iou_upper"],
     "parse_agnostic": [
-        "parse_agnostic_miou13", "parse_agnostic_miou13_mean", "parse_agnostic_pixel_acc"
+        "parse_agnostic_miou13",
+        "parse_agnostic_miou13_mean",
+        "parse_agnostic_pixel_acc",
     ],
     "densepose": ["densepose_part_agreement", "densepose_body_iou", "densepose_body_iou_mean"],
     "cloth_mask": ["cloth_mask_iou", "cloth_mask_iou_pooled"],
     "agnostic_mask": ["agnostic_mask_iou", "agnostic_mask_iou_pooled"],
     "agnostic": ["agnostic_pixel_agreement"],
-}  # fmt: skip
+}
 ZERO = {"pose_json": ["pose_mean_error"], "agnostic": ["agnostic_mean_abs_diff"]}
 UPPER = [VitonLabel.UPPER_CLOTHES, VitonLabel.LEFT_ARM, VitonLabel.RIGHT_ARM]
 
@@ -53,8 +55,10 @@ UPPER = [VitonLabel.UPPER_CLOTHES, VitonLabel.LEFT_ARM, VitonLabel.RIGHT_ARM]
 def reference(tmp_path_factory) -> Path:
     """A synthetic dataset with every kind (agnostic kinds derived from the parse)."""
     root = tmp_path_factory.mktemp("fidelity") / "ref"
-    params = {"base": {"height": 64, "width": 48},
-              "data": {"sample": {"n_train": N_TRAIN, "n_test": N_TEST}}}  # fmt: skip
+    params = {
+        "base": {"height": 64, "width": 48},
+        "data": {"sample": {"n_train": N_TRAIN, "n_test": N_TEST}},
+    }
     ingest(parse_params(params), root, progress=False)
     layout = Layout(root)
     for split in layout.splits_present():

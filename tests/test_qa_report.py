@@ -29,12 +29,30 @@ WITH_AGNOSTIC = 8  # the first train samples get the agnostic kinds; the rest la
 NO_PARSE = ("train", "000002_00")  # has agnostic kinds but no parse
 
 METRICS = {
-    "ingest": {"source": "sample", "samples": 30, "rejects": 3, "reject_rate": 0.0909,
-               "seconds": 0.97, "samples_per_s": 30.9, "train": 24, "test": 6},
-    "pose": {"kind": "pose", "backend": "mediapipe", "samples": 30, "written": 29, "cached": 7,
-             "annotated": 23, "rejects": 1, "reject_rate": 0.0333, "seconds": 12.5,
-             "images_per_s": 1.84, "rejects_no_person": 1},
-}  # fmt: skip
+    "ingest": {
+        "source": "sample",
+        "samples": 30,
+        "rejects": 3,
+        "reject_rate": 0.0909,
+        "seconds": 0.97,
+        "samples_per_s": 30.9,
+        "train": 24,
+        "test": 6,
+    },
+    "pose": {
+        "kind": "pose",
+        "backend": "mediapipe",
+        "samples": 30,
+        "written": 29,
+        "cached": 7,
+        "annotated": 23,
+        "rejects": 1,
+        "reject_rate": 0.0333,
+        "seconds": 12.5,
+        "images_per_s": 1.84,
+        "rejects_no_person": 1,
+    },
+}
 REJECTS = {
     "ingest": [
         {"id": f"bad_{i}", "reason": "too_small", "detail": f"bad_{i}.jpg is 8x8, below 16 px"}
@@ -58,8 +76,10 @@ def add_agnostic(layout: Layout, split: str, sid: str) -> None:
 @pytest.fixture(scope="module")
 def dataset(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("qa") / "dataset"
-    params = {"base": {"height": 64, "width": 48},
-              "data": {"sample": {"n_train": N_TRAIN, "n_test": N_TEST}}}  # fmt: skip
+    params = {
+        "base": {"height": 64, "width": 48},
+        "data": {"sample": {"n_train": N_TRAIN, "n_test": N_TEST}},
+    }
     ingest(parse_params(params), root, progress=False)
     layout = Layout(root)
     for sid in layout.ids("train")[:WITH_AGNOSTIC]:
@@ -72,9 +92,14 @@ def dataset(tmp_path_factory) -> Path:
 def report(dataset, tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("qa") / "report"
     index = write_report(
-        dataset, out, metrics=METRICS, rejects=REJECTS, per_page=PER_PAGE,
-        thumb_height=THUMB, progress=False,
-    )  # fmt: skip
+        dataset,
+        out,
+        metrics=METRICS,
+        rejects=REJECTS,
+        per_page=PER_PAGE,
+        thumb_height=THUMB,
+        progress=False,
+    )
     assert index == out / "index.html"
     return out
 
@@ -167,8 +192,15 @@ def test_summary_counts_and_rejects(report):
     text = (report / "index.html").read_text()
     stage = re.search(r'<tr data-stage="pose">(.*?)</tr>', text).group(1)
     cells = re.findall(r"<td[^>]*>(.*?)</td>", stage)
-    assert cells == ["<b>pose</b>", "mediapipe", "30", "29", "1", "3.3%",
-                     "<b class=\"bad\">rejects_no_person=1</b>"]  # fmt: skip
+    assert cells == [
+        "<b>pose</b>",
+        "mediapipe",
+        "30",
+        "29",
+        "1",
+        "3.3%",
+        '<b class="bad">rejects_no_person=1</b>',
+    ]
     ingest_row = re.search(r'<tr data-stage="ingest">(.*?)</tr>', text).group(1)
     assert "sample" in ingest_row and "test=6, train=24" in ingest_row
     # Timings and cache hits describe the run, not the dataset: not on the sheet (data/qa is
@@ -246,11 +278,21 @@ CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
 def screenshot(page: Path, png: Path, profile: Path) -> np.ndarray:
     command = [
-        CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
-        "--no-first-run", "--disable-background-networking", "--disable-component-update",
-        "--disable-sync", f"--user-data-dir={profile}", "--hide-scrollbars",
-        f"--screenshot={png}", "--window-size=1280,2000", page.resolve().as_uri(),
-    ]  # fmt: skip
+        CHROMIUM,
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        f"--user-data-dir={profile}",
+        "--hide-scrollbars",
+        f"--screenshot={png}",
+        "--window-size=1280,2000",
+        page.resolve().as_uri(),
+    ]
     done = subprocess.run(command, capture_output=True, text=True, timeout=90)
     assert png.is_file(), f"chromium wrote no screenshot (rc {done.returncode}): {done.stderr}"
     return np.asarray(Image.open(png).convert("RGB")).astype(np.int16)

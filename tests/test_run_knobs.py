@@ -53,8 +53,9 @@ def test_changing_run_knobs_reruns_no_stage(tmp_path):
     run(repo, "dvc", "repro", "pose")
     assert UP_TO_DATE in run(repo, "dvc", "status", "pose")
     params = yaml.safe_load((repo / "params.yaml").read_text())
-    params["run"].update(annotate_workers=0, dask_address="tcp://127.0.0.1:8786", flow_batch=1,
-                         loader_workers=0)  # fmt: skip
+    params["run"].update(
+        annotate_workers=0, dask_address="tcp://127.0.0.1:8786", flow_batch=1, loader_workers=0
+    )
     (repo / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     assert UP_TO_DATE in run(repo, "dvc", "status", "pose")
     # A knob that changes results does re-run the stage.
@@ -68,13 +69,29 @@ def test_changing_loader_workers_resumes_training(tmp_path):
     tiny = {
         "device": "cpu",
         "data": {"height": 64, "width": 48},
-        "gmm": {"steps": 2, "batch_size": 2, "width": 4, "levels": 3, "grid": 3, "log_every": 1,
-                "sample_every": 0, "checkpoint_every": 1},
-    }  # fmt: skip
-    first = train_gmm(parse_params({"train": tiny, "run": {"loader_workers": 0}}), dataset,
-                      tmp_path / "a", checkpoints=tmp_path / "ckpt")  # fmt: skip
+        "gmm": {
+            "steps": 2,
+            "batch_size": 2,
+            "width": 4,
+            "levels": 3,
+            "grid": 3,
+            "log_every": 1,
+            "sample_every": 0,
+            "checkpoint_every": 1,
+        },
+    }
+    first = train_gmm(
+        parse_params({"train": tiny, "run": {"loader_workers": 0}}),
+        dataset,
+        tmp_path / "a",
+        checkpoints=tmp_path / "ckpt",
+    )
     assert first["step"] == 2 and first["resumed_from"] == 0
     tiny["gmm"]["steps"] = 3
-    second = train_gmm(parse_params({"train": tiny, "run": {"loader_workers": 1}}), dataset,
-                       tmp_path / "b", checkpoints=tmp_path / "ckpt")  # fmt: skip
+    second = train_gmm(
+        parse_params({"train": tiny, "run": {"loader_workers": 1}}),
+        dataset,
+        tmp_path / "b",
+        checkpoints=tmp_path / "ckpt",
+    )
     assert second["resumed_from"] == 2 and second["step"] == 3

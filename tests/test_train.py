@@ -30,11 +30,26 @@ FACE_GROUP = [name for name, _ in PARSE_GROUPS].index("face")
 TINY = {
     "device": "cpu",
     "data": {"height": 64, "width": 48},
-    "gmm": {"steps": 4, "batch_size": 4, "width": 4, "levels": 3, "grid": 3, "log_every": 2,
-            "sample_every": 2, "checkpoint_every": 2},
-    "tom": {"steps": 4, "batch_size": 4, "width": 4, "depth": 3, "log_every": 2,
-            "sample_every": 2, "checkpoint_every": 2},
-}  # fmt: skip
+    "gmm": {
+        "steps": 4,
+        "batch_size": 4,
+        "width": 4,
+        "levels": 3,
+        "grid": 3,
+        "log_every": 2,
+        "sample_every": 2,
+        "checkpoint_every": 2,
+    },
+    "tom": {
+        "steps": 4,
+        "batch_size": 4,
+        "width": 4,
+        "depth": 3,
+        "log_every": 2,
+        "sample_every": 2,
+        "checkpoint_every": 2,
+    },
+}
 RUN = {"loader_workers": 0}
 
 
@@ -149,14 +164,21 @@ def test_resume_continues_from_the_saved_step(dataset, tmp_path):
     straight = tiny_params(gmm={"steps": 4})
     train_gmm(straight, dataset, tmp_path / "straight")
     first = train_gmm(
-        tiny_params(gmm={"steps": 2}), dataset, tmp_path / "half",
-        checkpoints=tmp_path / "ckpt", live_dir=tmp_path / "live",
-    )  # fmt: skip
+        tiny_params(gmm={"steps": 2}),
+        dataset,
+        tmp_path / "half",
+        checkpoints=tmp_path / "ckpt",
+        live_dir=tmp_path / "live",
+    )
     assert first["step"] == 2 and first["resumed_from"] == 0
     second = train_gmm(
-        straight, dataset, tmp_path / "resumed", checkpoints=tmp_path / "ckpt",
-        live_dir=tmp_path / "live", samples_dir=tmp_path / "samples",
-    )  # fmt: skip
+        straight,
+        dataset,
+        tmp_path / "resumed",
+        checkpoints=tmp_path / "ckpt",
+        live_dir=tmp_path / "live",
+        samples_dir=tmp_path / "samples",
+    )
     assert second["resumed_from"] == 2 and second["step"] == 4
     a = load_file(str(tmp_path / "straight" / "model.safetensors"))
     b = load_file(str(tmp_path / "resumed" / "model.safetensors"))
@@ -168,8 +190,12 @@ def test_resume_continues_from_the_saved_step(dataset, tmp_path):
     assert json.loads((tmp_path / "live" / "metrics.json").read_text())["step"] == 4
     assert sorted(p.name for p in (tmp_path / "samples").iterdir()) == ["step_000004.png"]
     # Another configuration does not pick up this checkpoint.
-    other = train_gmm(tiny_params(gmm={"steps": 2, "lr": 0.01}), dataset, tmp_path / "o",
-                      checkpoints=tmp_path / "ckpt")  # fmt: skip
+    other = train_gmm(
+        tiny_params(gmm={"steps": 2, "lr": 0.01}),
+        dataset,
+        tmp_path / "o",
+        checkpoints=tmp_path / "ckpt",
+    )
     assert other["resumed_from"] == 0
 
 
@@ -180,9 +206,19 @@ def test_two_process_gloo_ddp_matches_one_process(dataset, tmp_path):
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(PROJECT)}
 
     def train(out: str, *launcher: str) -> None:
-        cmd = [*launcher, "-m", "stages.train_gmm", "--params", str(tmp_path / "params.yaml"),
-               "--dataset", str(dataset), "--out", str(tmp_path / out),
-               "--live", str(tmp_path / f"live_{out}")]  # fmt: skip
+        cmd = [
+            *launcher,
+            "-m",
+            "stages.train_gmm",
+            "--params",
+            str(tmp_path / "params.yaml"),
+            "--dataset",
+            str(dataset),
+            "--out",
+            str(tmp_path / out),
+            "--live",
+            str(tmp_path / f"live_{out}"),
+        ]
         proc = subprocess.run(
             cmd, cwd=PROJECT, env=env, capture_output=True, text=True, timeout=240
         )
@@ -218,14 +254,33 @@ def test_training_and_evaluation_are_bit_identical_for_any_loader_workers(datase
         params = parse_params({"train": TINY | {"seed": seed}, "run": {"loader_workers": workers}})
         out = tmp_path / name
         summaries = [
-            train_gmm(params, dataset, out / "gmm", live_dir=out / "live_gmm",
-                      samples_dir=out / "samples_gmm"),
-            train_tom(params, dataset, out / "gmm", out / "tom", live_dir=out / "live_tom",
-                      samples_dir=out / "samples_tom"),
-            evaluate(params, dataset, out / "gmm", out / "tom", size=(64, 48),
-                     results_dir=out / "results", scores_path=out / "scores.csv",
-                     grid_path=out / "grid.png", unpaired_grid_path=out / "grid_u.png"),
-        ]  # fmt: skip
+            train_gmm(
+                params,
+                dataset,
+                out / "gmm",
+                live_dir=out / "live_gmm",
+                samples_dir=out / "samples_gmm",
+            ),
+            train_tom(
+                params,
+                dataset,
+                out / "gmm",
+                out / "tom",
+                live_dir=out / "live_tom",
+                samples_dir=out / "samples_tom",
+            ),
+            evaluate(
+                params,
+                dataset,
+                out / "gmm",
+                out / "tom",
+                size=(64, 48),
+                results_dir=out / "results",
+                scores_path=out / "scores.csv",
+                grid_path=out / "grid.png",
+                unpaired_grid_path=out / "grid_u.png",
+            ),
+        ]
         for live in ("live_gmm", "live_tom"):  # DVCLive's summary holds the timings too
             summaries.append(json.loads((out / live / "metrics.json").read_text()))
             (out / live / "metrics.json").unlink()
@@ -250,10 +305,16 @@ def test_evaluate_scores_model_and_baselines_with_absent_feature_metrics(
     dataset, trained, tmp_path
 ):
     result = evaluate(
-        parse_params({}), dataset, trained / "gmm", trained / "tom", size=(64, 48),
-        results_dir=tmp_path / "results", scores_path=tmp_path / "scores.csv",
-        grid_path=tmp_path / "grid.png", unpaired_grid_path=tmp_path / "grid_u.png",
-    )  # fmt: skip
+        parse_params({}),
+        dataset,
+        trained / "gmm",
+        trained / "tom",
+        size=(64, 48),
+        results_dir=tmp_path / "results",
+        scores_path=tmp_path / "scores.csv",
+        grid_path=tmp_path / "grid.png",
+        unpaired_grid_path=tmp_path / "grid_u.png",
+    )
     for prefix in ("", "baseline_paste_", "baseline_agnostic_"):
         assert 0 < result[f"{prefix}ssim"] <= 1 and 0 < result[f"{prefix}l1"] < 1
         assert result[f"{prefix}psnr"] > 0
@@ -279,21 +340,57 @@ def test_vton_train_and_evaluate_commands(dataset, trained, tmp_path):
 
     def vton(*args: str) -> str:
         proc = subprocess.run(
-            [sys.executable, "-m", "vton.cli", *args], capture_output=True, text=True,
-            timeout=120, cwd=PROJECT,
-        )  # fmt: skip
+            [sys.executable, "-m", "vton.cli", *args],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            cwd=PROJECT,
+        )
         assert proc.returncode == 0, proc.stdout + proc.stderr
         return proc.stdout
 
-    out = json.loads(vton("train", "gmm", "--params", str(params), "--dataset", str(dataset),
-                          "--out", str(tmp_path / "gmm")))  # fmt: skip
+    out = json.loads(
+        vton(
+            "train",
+            "gmm",
+            "--params",
+            str(params),
+            "--dataset",
+            str(dataset),
+            "--out",
+            str(tmp_path / "gmm"),
+        )
+    )
     assert out["step"] == 4
     models = ["--gmm", str(trained / "gmm"), "--tom", str(trained / "tom")]
-    vton("evaluate", "--params", str(params), "--dataset", str(dataset), *models,
-         "--out", str(tmp_path / "ev"))  # fmt: skip
+    vton(
+        "evaluate",
+        "--params",
+        str(params),
+        "--dataset",
+        str(dataset),
+        *models,
+        "--out",
+        str(tmp_path / "ev"),
+    )
     metrics = json.loads((tmp_path / "ev" / "metrics.json").read_text())
     assert {"ssim", "baseline_paste_ssim", "beats_agnostic_l1"} <= set(metrics)
-    bad = subprocess.run([sys.executable, "-m", "vton.cli", "train", "tom", "--dataset",
-                          str(dataset), "--out", str(tmp_path / "t"), "--params", str(params)],
-                         capture_output=True, text=True, cwd=PROJECT)  # fmt: skip
+    bad = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "vton.cli",
+            "train",
+            "tom",
+            "--dataset",
+            str(dataset),
+            "--out",
+            str(tmp_path / "t"),
+            "--params",
+            str(params),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=PROJECT,
+    )
     assert bad.returncode == 2 and "needs --gmm DIR" in bad.stderr

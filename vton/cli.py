@@ -72,8 +72,9 @@ def _annotate_backend(kind: str, configured: str, chosen: str | None, photos: bo
 
     names = list(BACKENDS[kind])
     if chosen is not None and chosen not in names:
-        raise ValueError(f"--backend {chosen!r} is not a {kind} backend; choose one of "
-                         f"{', '.join(names)}")  # fmt: skip
+        raise ValueError(
+            f"--backend {chosen!r} is not a {kind} backend; choose one of {', '.join(names)}"
+        )
     backend = chosen or configured
     if not photos or backend != "reference":
         return backend
@@ -83,9 +84,12 @@ def _annotate_backend(kind: str, configured: str, chosen: str | None, photos: bo
             "--backend reference reads the annotations a source carries (--dataset DIR "
             f"--reference DIR); a folder of photos has none: choose one of {others}"
         )
-    print(f"{kind}: {kind}.backend is 'reference' (a source's own annotations, which plain "
-          f"photos do not have); running the offline '{OFFLINE[kind]}' backend instead "
-          f"(choose another with --backend: {others})", file=sys.stderr)  # fmt: skip
+    print(
+        f"{kind}: {kind}.backend is 'reference' (a source's own annotations, which plain "
+        f"photos do not have); running the offline '{OFFLINE[kind]}' backend instead "
+        f"(choose another with --backend: {others})",
+        file=sys.stderr,
+    )
     return OFFLINE[kind]
 
 
@@ -137,10 +141,14 @@ def cmd_annotate(args: argparse.Namespace) -> int:
         return 1
     print(json.dumps(summary, indent=2))
     if summary["written"] == 0:
-        reasons = ", ".join(f"{k[len('rejects_'):]} {v}" for k, v in summary.items()
-                            if k.startswith("rejects_"))  # fmt: skip
-        print(f"error: none of the {summary['samples']} images was annotated "
-              f"({reasons or 'all skipped'}); reasons in {rejects}", file=sys.stderr)  # fmt: skip
+        reasons = ", ".join(
+            f"{k[len('rejects_') :]} {v}" for k, v in summary.items() if k.startswith("rejects_")
+        )
+        print(
+            f"error: none of the {summary['samples']} images was annotated "
+            f"({reasons or 'all skipped'}); reasons in {rejects}",
+            file=sys.stderr,
+        )
         return 1
     return 0
 
@@ -246,10 +254,16 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     out = args.out
     out.mkdir(parents=True, exist_ok=True)
     result = evaluate(
-        params, args.dataset, args.gmm, args.tom, size=train_size(params, args.dataset),
-        results_dir=out / "results", scores_path=out / "scores.csv",
-        grid_path=out / "grid.png", unpaired_grid_path=out / "grid_unpaired.png",
-    )  # fmt: skip
+        params,
+        args.dataset,
+        args.gmm,
+        args.tom,
+        size=train_size(params, args.dataset),
+        results_dir=out / "results",
+        scores_path=out / "scores.csv",
+        grid_path=out / "grid.png",
+        unpaired_grid_path=out / "grid_unpaired.png",
+    )
     result |= {k: int(v) for k, v in beats_baselines(result).items()}
     (out / "metrics.json").write_text(json.dumps(result, indent=2, sort_keys=True) + "\n")
     print(json.dumps(result, indent=2, sort_keys=True))
@@ -274,16 +288,18 @@ def cmd_tryon(args: argparse.Namespace) -> int:
             raise ValueError("--batch needs --pairs FILE, or --person DIR and --garment DIR")
         fmt = check_format(args.format, args.quality)
         pipe = InferencePipeline.from_checkpoint(args.checkpoint, params, args.device)
-        summary = run_batch(pipe, pairs, args.out, fmt=fmt, quality=args.quality,
-                            with_strip=args.strip)  # fmt: skip
+        summary = run_batch(
+            pipe, pairs, args.out, fmt=fmt, quality=args.quality, with_strip=args.strip
+        )
         print(json.dumps(summary, indent=2))
         return 0 if summary["rejected"] == 0 else 1
     if args.person is None or args.garment is None:
         raise ValueError("vton tryon needs --person PHOTO and --garment PHOTO (or --batch)")
     pipe = InferencePipeline.from_checkpoint(args.checkpoint, params, args.device)
     try:
-        result = tryon_file(pipe, args.person, args.garment, args.out, with_strip=args.strip,
-                            quality=args.quality)  # fmt: skip
+        result = tryon_file(
+            pipe, args.person, args.garment, args.out, with_strip=args.strip, quality=args.quality
+        )
     except (ImageRejected, AnnotationRejected) as exc:
         print(f"error: {exc.reason}: {exc.detail}", file=sys.stderr)
         return 1
@@ -310,8 +326,9 @@ def cmd_export_model(args: argparse.Namespace) -> int:
     from vton.infer.export import export_checkpoint
 
     formats = tuple(f.strip() for f in args.format.split(",") if f.strip())
-    report = export_checkpoint(args.checkpoint, args.out, formats=formats,
-                               size=args.size, atol=args.atol)  # fmt: skip
+    report = export_checkpoint(
+        args.checkpoint, args.out, formats=formats, size=args.size, atol=args.atol
+    )
     print(json.dumps(report, indent=2))
     return 0
 

@@ -43,8 +43,9 @@ from pathlib import Path
 
 from tqdm import tqdm
 
+from vton.fileio import link_or_copy
 from vton.formats import densepose, labels, masks, openpose
-from vton.formats.images import image_size, link_or_copy, write_jpeg
+from vton.formats.images import image_size, write_jpeg
 from vton.layout import (
     DRESSCODE_CATEGORIES,
     DRESSCODE_OF_KIND,

@@ -20,7 +20,6 @@ DressCode layout (`DRESSCODE_FILES`, `DressCodeLayout`).
 from __future__ import annotations
 
 import csv
-import hashlib
 import io
 import json
 import re
@@ -31,7 +30,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from vton.formats.images import atomic_write_bytes
+from vton.fileio import atomic_write_bytes
 
 SPLITS = ("train", "test")
 
@@ -255,15 +254,6 @@ def split_pairs(
 
 
 # --- catalog and rejects ----------------------------------------------------------------
-
-
-def file_digest(path: Path) -> str:
-    """sha256 of a file's bytes (hex)."""
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def write_catalog(path: Path, rows: list[dict]) -> pd.DataFrame:

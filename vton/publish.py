@@ -149,15 +149,17 @@ def publish(index: Path, dataset: Path, reports: Sequence[Path], seed: int) -> d
         paired, unpaired = split_pairs(ids, seed, split)
         if source.pairs_path(split).is_file():  # the index's pairing, less the excluded
             keep = set(ids)
-            paired = [(p, c) for p, c in read_pairs(source.pairs_path(split))
-                      if p in keep and c in keep]  # fmt: skip
+            paired = [
+                (p, c) for p, c in read_pairs(source.pairs_path(split)) if p in keep and c in keep
+            ]
         write_pairs(target.pairs_path(split), paired)
         write_pairs(target.pairs_path(split, unpaired=True), unpaired)
     write_catalog(target.catalog_path, catalog)
     records = []
     if source.rejects_path.is_file():
-        records += [{"stage": "ingest", "status": "rejected", **r}
-                    for r in read_jsonl(source.rejects_path)]  # fmt: skip
+        records += [
+            {"stage": "ingest", "status": "rejected", **r} for r in read_jsonl(source.rejects_path)
+        ]
     for report in stages:
         records += [_listed(r, report.stage) for r in report.rejects]
     # A skip is listed when it is the only cause: else it echoes an upstream reject.

@@ -77,8 +77,17 @@ def has_remote(root: Path) -> bool:
 def commit(root: Path, message: str) -> str | None:
     """Commit what DVC and the pipeline changed (dvc.lock, .dvc files, metrics, .gitignore);
     returns the new commit, or None when nothing changed."""
-    sh(root, "git", "add", "-A", "--", "dvc.lock", "metrics", ":(glob)**/*.dvc",
-       ":(glob)**/.gitignore")  # fmt: skip
+    sh(
+        root,
+        "git",
+        "add",
+        "-A",
+        "--",
+        "dvc.lock",
+        "metrics",
+        ":(glob)**/*.dvc",
+        ":(glob)**/.gitignore",
+    )
     if not sh(root, "git", "diff", "--cached", "--name-only").stdout.strip():
         return None
     sh(root, "git", "commit", "-q", "-m", message)

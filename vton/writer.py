@@ -3,30 +3,16 @@
 from __future__ import annotations
 
 import json
-import shutil
-import tempfile
 from collections.abc import Callable, Collection
 from pathlib import Path
 
 import numpy as np
 
+from vton.fileio import copy_atomic, file_digest
 from vton.formats import densepose, labels, masks, openpose
 from vton.formats.images import write_jpeg
-from vton.layout import KINDS, Layout, file_digest
+from vton.layout import KINDS, Layout
 from vton.records import Sample
-
-
-def copy_atomic(src: Path, dst: Path) -> None:
-    """Copy a file through a temp file in the destination folder and a rename."""
-    dst.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.NamedTemporaryFile(dir=dst.parent, prefix=f".{dst.name}.", delete=False) as tmp:
-        tmp_path = Path(tmp.name)
-    try:
-        shutil.copyfile(src, tmp_path)
-        tmp_path.replace(dst)
-    except BaseException:
-        tmp_path.unlink(missing_ok=True)
-        raise
 
 
 def _check_image(name: str, array: np.ndarray, height: int, width: int, channels: int | None):

@@ -125,10 +125,11 @@ HEAD = (L.HAT, L.HAIR, L.SUNGLASSES, L.SCARF, L.FACE)
 UPPER_GARMENT = (L.UPPER_CLOTHES, L.DRESS, L.COAT)
 LOWER_GARMENT = (L.PANTS, L.SKIRT)
 LOWER_BODY = (*LOWER_GARMENT, L.LEFT_LEG, L.RIGHT_LEG, L.LEFT_SHOE, L.RIGHT_SHOE)
-ARMS = ((L.RIGHT_ARM, (K.R_SHOULDER, K.R_ELBOW, K.R_WRIST)),
-        (L.LEFT_ARM, (K.L_SHOULDER, K.L_ELBOW, K.L_WRIST)))  # fmt: skip
-LEGS = ((L.RIGHT_LEG, (K.R_HIP, K.R_KNEE, K.R_ANKLE)),
-        (L.LEFT_LEG, (K.L_HIP, K.L_KNEE, K.L_ANKLE)))  # fmt: skip
+ARMS = (
+    (L.RIGHT_ARM, (K.R_SHOULDER, K.R_ELBOW, K.R_WRIST)),
+    (L.LEFT_ARM, (K.L_SHOULDER, K.L_ELBOW, K.L_WRIST)),
+)
+LEGS = ((L.RIGHT_LEG, (K.R_HIP, K.R_KNEE, K.R_ANKLE)), (L.LEFT_LEG, (K.L_HIP, K.L_KNEE, K.L_ANKLE)))
 
 
 @dataclass(frozen=True)
@@ -589,8 +590,11 @@ class HrVitonAgnostic:
         sample.agnostic = result.agnostic
         sample.parse_agnostic = result.parse_agnostic
         sample.agnostic_mask = result.mask
-        sample.provenance = {"category": category, "category_from": origin,
-                             "code": code_digest(__name__)[:16]}  # fmt: skip
+        sample.provenance = {
+            "category": category,
+            "category_from": origin,
+            "code": code_digest(__name__)[:16],
+        }
         if listed is not None:
             sample.provenance["catalog_category"] = listed
         if result.notes:

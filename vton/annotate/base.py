@@ -114,19 +114,6 @@ class Annotator(Protocol):
     def annotate(self, item: Item) -> Sample: ...
 
 
-def digest_file(path: str | Path) -> str:
-    """sha256 of a file, or of every file below a directory (names and bytes)."""
-    path = Path(path)
-    h = hashlib.sha256()
-    files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
-    for file in files:
-        h.update(str(file.relative_to(path) if path.is_dir() else file.name).encode())
-        with open(file, "rb") as fh:
-            for block in iter(lambda: fh.read(1 << 20), b""):
-                h.update(block)
-    return h.hexdigest()
-
-
 def make_fingerprint(kind: str, name: str, params: Any = None, *, code: str, **extra: Any) -> str:
     """A stable fingerprint of what an annotator's results depend on.
 

@@ -66,10 +66,10 @@ from vton.annotate.base import (
     AnnotationRejected,
     Item,
     MissingWeights,
-    digest_file,
     make_fingerprint,
     outputs_of,
 )
+from vton.fileio import tree_digest
 from vton.records import Sample
 
 _MODEL_KEY = "cloth_mask.rembg.model"
@@ -536,7 +536,7 @@ class RembgClothMask:
 
     def fingerprint(self) -> str:
         if self._digest is None:
-            self._digest = digest_file(self.model)
+            self._digest = tree_digest(self.model)
         return make_fingerprint(
             self.kind,
             self.name,

@@ -43,11 +43,11 @@ from vton.annotate.base import (
     AnnotationRejected,
     Item,
     MissingWeights,
-    digest_file,
     make_fingerprint,
     outputs_of,
 )
 from vton.annotate.mp import MpLandmark
+from vton.fileio import tree_digest
 from vton.formats.densepose import N_PARTS, DensePosePart
 from vton.records import Sample
 
@@ -310,15 +310,43 @@ def approximate_densepose(
     # Arms: the inner side (towards the spine) is DensePose's front, the outer side its back.
     joint = shape.joint_cap
     for (j0, j1), radius, split, caps, front, rear, priority in (
-        ((_L_SHOULDER, _L_ELBOW), shape.upper_arm_radius, shape.upper_arm_front, (1.0, joint),
-         Part.UPPER_ARM_LEFT_FRONT, Part.UPPER_ARM_LEFT_BACK, shape.upper_arm_priority),
-        ((_R_SHOULDER, _R_ELBOW), shape.upper_arm_radius, shape.upper_arm_front, (1.0, joint),
-         Part.UPPER_ARM_RIGHT_FRONT, Part.UPPER_ARM_RIGHT_BACK, shape.upper_arm_priority),
-        ((_L_ELBOW, _L_WRIST), shape.lower_arm_radius, shape.lower_arm_front, (joint, joint),
-         Part.LOWER_ARM_LEFT_FRONT, Part.LOWER_ARM_LEFT_BACK, shape.lower_arm_priority),
-        ((_R_ELBOW, _R_WRIST), shape.lower_arm_radius, shape.lower_arm_front, (joint, joint),
-         Part.LOWER_ARM_RIGHT_FRONT, Part.LOWER_ARM_RIGHT_BACK, shape.lower_arm_priority),
-    ):  # fmt: skip
+        (
+            (_L_SHOULDER, _L_ELBOW),
+            shape.upper_arm_radius,
+            shape.upper_arm_front,
+            (1.0, joint),
+            Part.UPPER_ARM_LEFT_FRONT,
+            Part.UPPER_ARM_LEFT_BACK,
+            shape.upper_arm_priority,
+        ),
+        (
+            (_R_SHOULDER, _R_ELBOW),
+            shape.upper_arm_radius,
+            shape.upper_arm_front,
+            (1.0, joint),
+            Part.UPPER_ARM_RIGHT_FRONT,
+            Part.UPPER_ARM_RIGHT_BACK,
+            shape.upper_arm_priority,
+        ),
+        (
+            (_L_ELBOW, _L_WRIST),
+            shape.lower_arm_radius,
+            shape.lower_arm_front,
+            (joint, joint),
+            Part.LOWER_ARM_LEFT_FRONT,
+            Part.LOWER_ARM_LEFT_BACK,
+            shape.lower_arm_priority,
+        ),
+        (
+            (_R_ELBOW, _R_WRIST),
+            shape.lower_arm_radius,
+            shape.lower_arm_front,
+            (joint, joint),
+            Part.LOWER_ARM_RIGHT_FRONT,
+            Part.LOWER_ARM_RIGHT_BACK,
+            shape.lower_arm_priority,
+        ),
+    ):
         p0, p1 = P[j0], P[j1]
         score, offset = limb(p0, p1, radius, caps)
         # `offset` grows towards (-dy, dx) of p0->p1; flip it to point away from the spine.
@@ -341,13 +369,25 @@ def approximate_densepose(
 
     # Legs: DensePose shows the front of both legs on a frontal person.
     for hip, knee, ankle, foot, upper, lower, foot_label in (
-        (_L_HIP, _L_KNEE, _L_ANKLE, _L_FOOT,
-         (Part.UPPER_LEG_LEFT_FRONT, Part.UPPER_LEG_LEFT_BACK),
-         (Part.LOWER_LEG_LEFT_FRONT, Part.LOWER_LEG_LEFT_BACK), Part.LEFT_FOOT),
-        (_R_HIP, _R_KNEE, _R_ANKLE, _R_FOOT,
-         (Part.UPPER_LEG_RIGHT_FRONT, Part.UPPER_LEG_RIGHT_BACK),
-         (Part.LOWER_LEG_RIGHT_FRONT, Part.LOWER_LEG_RIGHT_BACK), Part.RIGHT_FOOT),
-    ):  # fmt: skip
+        (
+            _L_HIP,
+            _L_KNEE,
+            _L_ANKLE,
+            _L_FOOT,
+            (Part.UPPER_LEG_LEFT_FRONT, Part.UPPER_LEG_LEFT_BACK),
+            (Part.LOWER_LEG_LEFT_FRONT, Part.LOWER_LEG_LEFT_BACK),
+            Part.LEFT_FOOT,
+        ),
+        (
+            _R_HIP,
+            _R_KNEE,
+            _R_ANKLE,
+            _R_FOOT,
+            (Part.UPPER_LEG_RIGHT_FRONT, Part.UPPER_LEG_RIGHT_BACK),
+            (Part.LOWER_LEG_RIGHT_FRONT, Part.LOWER_LEG_RIGHT_BACK),
+            Part.RIGHT_FOOT,
+        ),
+    ):
         start = P[hip] + shape.leg_start * (P[knee] - P[hip])
         thigh, _ = limb(start, P[knee], shape.upper_leg_radius, (1.0, joint))
         shin, _ = limb(P[knee], P[ankle], shape.lower_leg_radius, (joint, joint))
@@ -532,11 +572,11 @@ class Detectron2DensePose:
 
     def fingerprint(self) -> str:
         if self._digest is None:
-            self._digest = digest_file(self.weights)
+            self._digest = tree_digest(self.weights)
         return make_fingerprint(
             self.kind,
             self.name,
-            {"config": digest_file(self.config), "weights": self._digest},
+            {"config": tree_digest(self.config), "weights": self._digest},
             code=__name__,
         )
 

@@ -32,9 +32,10 @@ from tqdm import tqdm
 
 from vton.annotate.base import AnnotationRejected, Annotator, Item, MissingWeights
 from vton.annotate.registry import create_annotator
+from vton.fileio import copy_atomic
 from vton.formats.images import ImageRejected, load_photo
 from vton.layout import KINDS, write_jsonl
-from vton.writer import copy_atomic, write_kinds
+from vton.writer import write_kinds
 
 Executor = Callable[[list["WorkItem"]], Iterable["Outcome"]]
 """Annotates the items missing from the cache into it; yields one Outcome per item."""
@@ -130,8 +131,15 @@ def process_item(
     entry = entry_dir(cache_dir, fingerprint, input_digest(item))
     meta = _read_meta(entry)
     if meta is not None:
-        return Outcome(item.id, item.split, entry, True, meta.get("reason", ""),
-                       meta.get("detail", ""), meta.get("provenance", {}))  # fmt: skip
+        return Outcome(
+            item.id,
+            item.split,
+            entry,
+            True,
+            meta.get("reason", ""),
+            meta.get("detail", ""),
+            meta.get("provenance", {}),
+        )
     meta = {"id": item.id, "annotator": fingerprint}
     tmp = entry.with_name(f".{entry.name}.{os.getpid()}.tmp")
     shutil.rmtree(tmp, ignore_errors=True)
@@ -140,11 +148,19 @@ def process_item(
         photo = load_photo(item.image, min_side=1)
         height, width = photo.rgb.shape[:2]
         result = annotator.annotate(
-            Item(item.id, item.split or "", photo.rgb, item.image, dict(item.reference),
-                 dict(item.inputs), dict(item.attributes))
-        )  # fmt: skip
-        written = write_kinds(result, lambda k: _entry_file(tmp, k), height, width,
-                              only=annotator.outputs)  # fmt: skip
+            Item(
+                item.id,
+                item.split or "",
+                photo.rgb,
+                item.image,
+                dict(item.reference),
+                dict(item.inputs),
+                dict(item.attributes),
+            )
+        )
+        written = write_kinds(
+            result, lambda k: _entry_file(tmp, k), height, width, only=annotator.outputs
+        )
         missing = set(annotator.outputs) - set(written)
         if missing:
             raise AnnotationRejected("no_output", f"annotator wrote no {sorted(missing)}")
@@ -161,12 +177,20 @@ def process_item(
         tmp.rename(entry)  # atomic: an entry is complete or absent
     except OSError:  # another worker finished the same input first; keep its entry
         shutil.rmtree(tmp, ignore_errors=True)
-    return Outcome(item.id, item.split, entry, False, meta.get("reason", ""),
-                   meta.get("detail", ""), meta.get("provenance", {}))  # fmt: skip
+    return Outcome(
+        item.id,
+        item.split,
+        entry,
+        False,
+        meta.get("reason", ""),
+        meta.get("detail", ""),
+        meta.get("provenance", {}),
+    )
 
 
-def publish(outcome: Outcome, outputs: Sequence[str], dest: Callable[[str, WorkItem], Path],
-            item: WorkItem) -> list[Path]:  # fmt: skip
+def publish(
+    outcome: Outcome, outputs: Sequence[str], dest: Callable[[str, WorkItem], Path], item: WorkItem
+) -> list[Path]:
     """Copy an outcome's cached files to their destinations (atomically); returns them."""
     if outcome.rejected or outcome.entry is None:
         return []
@@ -272,13 +296,23 @@ def run(
         if meta is None:
             todo.append(item)
         else:
-            outcomes[item.id] = Outcome(item.id, item.split,
-                                        entry_dir(cache_dir, fingerprint, input_digest(item)),
-                                        True, meta.get("reason", ""), meta.get("detail", ""),
-                                        meta.get("provenance", {}))  # fmt: skip
+            outcomes[item.id] = Outcome(
+                item.id,
+                item.split,
+                entry_dir(cache_dir, fingerprint, input_digest(item)),
+                True,
+                meta.get("reason", ""),
+                meta.get("detail", ""),
+                meta.get("provenance", {}),
+            )
     by_id = {item.id: item for item in items}
-    bar = tqdm(total=len(items), desc=f"{kind} ({annotator.name})", unit="img",
-               disable=not progress, initial=len(outcomes) + len(absent))  # fmt: skip
+    bar = tqdm(
+        total=len(items),
+        desc=f"{kind} ({annotator.name})",
+        unit="img",
+        disable=not progress,
+        initial=len(outcomes) + len(absent),
+    )
     model_start = time.perf_counter()
     if todo:
         if execute is None:
@@ -294,9 +328,15 @@ def run(
     for item in items:
         record = {"id": item.id, "split": item.split, "image": str(item.image)}
         if item.id in absent:
-            log.append({**record, "status": "skipped", "reason": "missing_input",
-                        "detail": f"no {', '.join(absent[item.id])} file: an earlier stage "
-                                  "rejected this sample (or has not run)"})  # fmt: skip
+            log.append(
+                {
+                    **record,
+                    "status": "skipped",
+                    "reason": "missing_input",
+                    "detail": f"no {', '.join(absent[item.id])} file: an earlier stage "
+                    "rejected this sample (or has not run)",
+                }
+            )
             continue
         # Whether a result came from the cache stays out of the records: it is the state of
         # this machine's cache, not of the dataset, and the report folder is a DVC output.

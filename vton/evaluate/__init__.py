@@ -65,9 +65,17 @@ def evaluate(
     device = resolve_device(params.evaluate.device)
     with deterministic(device):
         return _evaluate(
-            params, Path(dataset), Path(gmm_dir), Path(tom_dir), device, size, results_dir,
-            scores_path, grid_path, unpaired_grid_path,
-        )  # fmt: skip
+            params,
+            Path(dataset),
+            Path(gmm_dir),
+            Path(tom_dir),
+            device,
+            size,
+            results_dir,
+            scores_path,
+            grid_path,
+            unpaired_grid_path,
+        )
 
 
 def _evaluate(

@@ -9,14 +9,14 @@ orientation, converts every colour mode to 8-bit RGB and reports each conversion
 from __future__ import annotations
 
 import io
-import os
-import tempfile
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
+
+from vton.fileio import atomic_write_bytes
 
 JPEG_QUALITY = 95  # the quality VITON-HD-style datasets are saved at; keeps re-encode loss low
 
@@ -136,20 +136,6 @@ def fit_to(rgb: np.ndarray, height: int, width: int, fill: tuple[int, int, int] 
     return np.asarray(canvas, dtype=np.uint8).copy(), (scale, off_x, off_y)
 
 
-def atomic_write_bytes(path: str | Path, data: bytes) -> None:
-    """Write bytes to `path` through a temp file in the same folder and a rename."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def atomic_save(img: Image.Image, path: str | Path, **save_kwargs) -> None:
     """Save a PIL image atomically (encode to memory, then `atomic_write_bytes`)."""
     buf = io.BytesIO()
@@ -181,26 +167,3 @@ def image_size(path: str | Path) -> tuple[int, int]:
     """(height, width) of an image file, read from its header only."""
     with Image.open(path) as img:
         return img.size[1], img.size[0]
-
-
-def link_or_copy(src: str | Path, dst: str | Path) -> bool:
-    """Put `src`'s bytes at `dst` atomically: a hard link where the filesystem allows one,
-    a copy otherwise (another device, no link support). Returns True when it linked."""
-    import shutil
-
-    src, dst = Path(src), Path(dst)
-    dst.parent.mkdir(parents=True, exist_ok=True)
-    tmp = dst.parent / f".{dst.name}.{os.getpid()}.tmp"
-    tmp.unlink(missing_ok=True)
-    try:
-        try:
-            os.link(src, tmp)
-            linked = True
-        except OSError:  # EXDEV, EPERM, EMLINK, ENOTSUP: the filesystem will not link here
-            shutil.copyfile(src, tmp)
-            linked = False
-        os.replace(tmp, dst)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    return linked

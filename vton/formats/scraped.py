@@ -21,7 +21,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from vton.formats.images import atomic_write_bytes
+from vton.fileio import atomic_write_bytes
 
 ITEMS = "items.jsonl"
 IMAGES = "images"

@@ -236,9 +236,11 @@ async def read_body(request: Request, limit: int) -> bytes:
         size += len(chunk)
         if size > limit:
             raise ApiError(
-                413, "too_large", f"the request passed the {limit}-byte limit "
+                413,
+                "too_large",
+                f"the request passed the {limit}-byte limit "
                 "(infer.serve.max_upload_mb); send smaller photos",
-            )  # fmt: skip
+            )
         chunks.append(chunk)
     return b"".join(chunks)
 
@@ -295,9 +297,10 @@ def _one(fields: dict[str, list[Part]], name: str, *, file: bool) -> Part:
     if not found:
         what = "an image file" if file else "a value"
         raise ApiError(
-            400, "missing_field", f"the form has no {name!r} field ({what}); it has "
-            f"{sorted(fields) or 'no fields'}",
-        )  # fmt: skip
+            400,
+            "missing_field",
+            f"the form has no {name!r} field ({what}); it has {sorted(fields) or 'no fields'}",
+        )
     if len(found) > 1:
         raise ApiError(400, "repeated_field", f"the form has {len(found)} {name!r} fields")
     if file and found[0].filename is None:
@@ -337,9 +340,11 @@ def _tryon(pipe, person: np.ndarray, garment: np.ndarray):
         return pipe.run(person, garment)
     except AnnotationRejected as exc:
         raise ApiError(
-            422, exc.reason, f"{exc.detail} (use a front-facing photo of one person whose "
+            422,
+            exc.reason,
+            f"{exc.detail} (use a front-facing photo of one person whose "
             "shoulders are visible, and a garment photographed flat on a plain background)",
-        ) from None  # fmt: skip
+        ) from None
 
 
 # --- the app ----------------------------------------------------------------------------------
@@ -503,19 +508,25 @@ def create_app(make_pipeline: Callable[[], object], serve: ServeParams | None = 
                 raise ApiError(400, "missing_field", f"the form has no {name!r} file fields")
         if len(persons) != len(garments):
             raise ApiError(
-                400, "unpaired", f"{len(persons)} person and {len(garments)} garment files; "
+                400,
+                "unpaired",
+                f"{len(persons)} person and {len(garments)} garment files; "
                 "send them in pairs (the i-th person with the i-th garment)",
-            )  # fmt: skip
+            )
         if len(persons) > serve.batch_max_pairs:
             raise ApiError(
-                413, "too_many_pairs", f"{len(persons)} pairs, above the limit of "
+                413,
+                "too_many_pairs",
+                f"{len(persons)} pairs, above the limit of "
                 f"{serve.batch_max_pairs} (infer.serve.batch_max_pairs); split the batch",
-            )  # fmt: skip
+            )
         if jobs.active() >= max(1, serve.queue):
             raise ApiError(
-                503, "busy", f"{jobs.active()} batch jobs are queued or running; retry later",
+                503,
+                "busy",
+                f"{jobs.active()} batch jobs are queued or running; retry later",
                 {"Retry-After": "5"},
-            )  # fmt: skip
+            )
         fmt, quality, _ = _options(fields)
         names = []
         for p, g in zip(persons, garments, strict=True):

@@ -105,7 +105,8 @@ def run_batch(
     from tqdm import tqdm
 
     from vton.annotate.base import AnnotationRejected
-    from vton.formats.images import ImageRejected, atomic_write_bytes, load_photo
+    from vton.fileio import atomic_write_bytes
+    from vton.formats.images import ImageRejected, load_photo
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)

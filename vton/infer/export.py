@@ -119,10 +119,16 @@ def export_model(
         t0 = time.perf_counter()
         path = out / f"{name}.onnx"
         torch.onnx.export(
-            graph, inputs, str(path), input_names=list(inputs_names),
-            output_names=list(output_names), opset_version=18, dynamo=True,
-            external_data=False, verbose=False,
-        )  # fmt: skip
+            graph,
+            inputs,
+            str(path),
+            input_names=list(inputs_names),
+            output_names=list(output_names),
+            opset_version=18,
+            dynamo=True,
+            external_data=False,
+            verbose=False,
+        )
         session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
         feeds = {n: t.numpy() for n, t in zip(inputs_names, inputs, strict=True)}
         ours = session.run(list(output_names), feeds)

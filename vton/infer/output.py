@@ -59,7 +59,7 @@ def strip(images: dict[str, np.ndarray], names: tuple[str, ...] | None = None) -
 
 def write_image(path: str | Path, rgb: np.ndarray, quality: int = 90) -> Path:
     """Write an image, its format from the suffix, atomically."""
-    from vton.formats.images import atomic_write_bytes
+    from vton.fileio import atomic_write_bytes
 
     path = Path(path)
     atomic_write_bytes(path, encode(rgb, format_of(path), quality))

@@ -7,38 +7,10 @@ import json
 from pathlib import Path
 from typing import Any, ClassVar
 
-import torch
 from torch import nn
 
 CONFIG_NAME = "config.json"
 WEIGHTS_NAME = "model.safetensors"
-
-
-def check_tensor(
-    x: Any,
-    name: str,
-    channels: int | None = None,
-    *,
-    ndim: int = 4,
-    size: tuple[int, int] | None = None,
-    batch: int | None = None,
-) -> torch.Tensor:
-    """Check a `(B, C, H, W)` floating tensor at a module boundary; the error shows what arrived."""
-    if not isinstance(x, torch.Tensor):
-        raise TypeError(f"{name} must be a torch.Tensor, got {type(x).__name__}")
-    expected = f"({'B' if batch is None else batch}, {channels or 'C'}, H, W)"
-    if x.ndim != ndim or (channels is not None and x.shape[1] != channels):
-        raise ValueError(f"{name} must be {expected} float, got shape {tuple(x.shape)}")
-    if batch is not None and x.shape[0] != batch:
-        raise ValueError(f"{name} must have batch {batch} like the other inputs, got {x.shape[0]}")
-    if size is not None and tuple(x.shape[-2:]) != tuple(size):
-        raise ValueError(
-            f"{name} must be {size[0]}x{size[1]} like the other inputs, got "
-            f"{x.shape[-2]}x{x.shape[-1]}"
-        )
-    if not x.is_floating_point():
-        raise ValueError(f"{name} must be a floating tensor, got {x.dtype}")
-    return x
 
 
 class ConfigModule(nn.Module):

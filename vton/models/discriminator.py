@@ -8,7 +8,8 @@ import torch
 from torch import nn
 from torch.nn.utils.parametrizations import spectral_norm
 
-from vton.models.blocks import ConfigModule, check_tensor
+from vton.checks import check_tensor
+from vton.models.blocks import ConfigModule
 from vton.models.inputs import PERSON_CHANNELS
 
 

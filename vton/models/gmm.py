@@ -17,7 +17,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from vton.models.blocks import ConfigModule, check_tensor, conv_block
+from vton.checks import check_tensor
+from vton.models.blocks import ConfigModule, conv_block
 from vton.models.inputs import PERSON_CHANNELS
 
 

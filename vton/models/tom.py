@@ -16,7 +16,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from vton.models.blocks import ConfigModule, check_tensor, conv_block
+from vton.checks import check_tensor
+from vton.models.blocks import ConfigModule, conv_block
 from vton.models.inputs import PERSON_CHANNELS
 
 
@@ -53,15 +54,18 @@ class TOM(ConfigModule):
         widths = [c.width * 2 ** min(i, 3) for i in range(c.depth + 1)]
         self.stem = conv_block(c.person_channels + 4, widths[0])
         self.down = nn.ModuleList(
-            nn.Sequential(conv_block(widths[i], widths[i + 1], stride=2),
-                          conv_block(widths[i + 1], widths[i + 1]))
+            nn.Sequential(
+                conv_block(widths[i], widths[i + 1], stride=2),
+                conv_block(widths[i + 1], widths[i + 1]),
+            )
             for i in range(c.depth)
-        )  # fmt: skip
+        )
         self.up = nn.ModuleList(
-            nn.Sequential(conv_block(widths[i + 1] + widths[i], widths[i]),
-                          conv_block(widths[i], widths[i]))
+            nn.Sequential(
+                conv_block(widths[i + 1] + widths[i], widths[i]), conv_block(widths[i], widths[i])
+            )
             for i in reversed(range(c.depth))
-        )  # fmt: skip
+        )
         self.head = nn.Conv2d(widths[0], 4, 3, 1, 1)
 
     def forward(

@@ -31,8 +31,9 @@ import numpy as np
 from PIL import Image
 from tqdm import tqdm
 
+from vton.fileio import atomic_write_bytes
 from vton.formats import labels, openpose
-from vton.formats.images import atomic_write_bytes, write_jpeg
+from vton.formats.images import write_jpeg
 from vton.formats.masks import read_mask
 from vton.layout import KINDS, SPLITS, Layout, kind, read_jsonl
 

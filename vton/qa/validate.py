@@ -162,8 +162,7 @@ def validate(
                 if problem:
                     violations.append(Violation(check, split, sid, str(path), problem))
         violations.extend(_check_pairs(layout, split, id_set, gone))
-    return Report(samples=samples, checked_files=checked, violations=violations,
-                  excluded=excluded)  # fmt: skip
+    return Report(samples=samples, checked_files=checked, violations=violations, excluded=excluded)
 
 
 def _check_pairs(

@@ -58,9 +58,18 @@ def train_gmm(
         width=t.gmm.width, levels=t.gmm.levels, grid=t.gmm.grid, height=height, image_width=width
     )
     return _train(
-        params, dataset, (height, width), "gmm", config, t.gmm,
-        lambda: GmmTask(GMM(config), t.gmm), out, checkpoints, live_dir, samples_dir,
-    )  # fmt: skip
+        params,
+        dataset,
+        (height, width),
+        "gmm",
+        config,
+        t.gmm,
+        lambda: GmmTask(GMM(config), t.gmm),
+        out,
+        checkpoints,
+        live_dir,
+        samples_dir,
+    )
 
 
 def train_tom(
@@ -80,10 +89,19 @@ def train_tom(
     config = TOMConfig(width=t.tom.width, depth=t.tom.depth, keep_unmasked=t.tom.keep_unmasked)
     weights = (Path(gmm_dir) / WEIGHTS_NAME).read_bytes()
     return _train(
-        params, dataset, (height, width), "tom", config, t.tom,
-        lambda: TomTask(TOM(config), gmm, t.tom), out, checkpoints, live_dir, samples_dir,
+        params,
+        dataset,
+        (height, width),
+        "tom",
+        config,
+        t.tom,
+        lambda: TomTask(TOM(config), gmm, t.tom),
+        out,
+        checkpoints,
+        live_dir,
+        samples_dir,
         identity={"gmm": hashlib.sha256(weights).hexdigest(), "size": (height, width)},
-    )  # fmt: skip
+    )
 
 
 def _train(
@@ -111,15 +129,27 @@ def _train(
             task = build()
             data = TryOnDataset(dataset, "train", size=size, augment=t.data)
             fp = fingerprint(
-                kind=kind, model=dataclasses.asdict(config), loss=_loss_params(section),
-                data=dataclasses.asdict(t.data), seed=t.seed, dataset=dataset_digest(dataset),
+                kind=kind,
+                model=dataclasses.asdict(config),
+                loss=_loss_params(section),
+                data=dataclasses.asdict(t.data),
+                seed=t.seed,
+                dataset=dataset_digest(dataset),
                 **(identity or {}),
-            )  # fmt: skip
+            )
             return fit(
-                task, runtime, data, _schedule(section), t.seed, fp, out=Path(out),
-                checkpoints=_path(checkpoints), live_dir=_path(live_dir),
-                samples_dir=_path(samples_dir), loader_workers=params.run.loader_workers,
-            )  # fmt: skip
+                task,
+                runtime,
+                data,
+                _schedule(section),
+                t.seed,
+                fp,
+                out=Path(out),
+                checkpoints=_path(checkpoints),
+                live_dir=_path(live_dir),
+                samples_dir=_path(samples_dir),
+                loader_workers=params.run.loader_workers,
+            )
     finally:
         stop(runtime)
 

@@ -74,8 +74,12 @@ class GmmTask(Task):
         self.backward(loss, "gmm")
         self.scaler.update()
         self.last = (b, out)
-        return {"loss": loss.item(), "warp_l1": warp.item(), "mask_l1": mask.item(),
-                "smoothness": smooth.item()}  # fmt: skip
+        return {
+            "loss": loss.item(),
+            "warp_l1": warp.item(),
+            "mask_l1": mask.item(),
+            "smoothness": smooth.item(),
+        }
 
     def preview(self) -> np.ndarray:
         b, out = self.last

@@ -388,10 +388,25 @@ class _Frame:
             foot_side[zone] = side
 
         return _Frame(
-            body, xx, yy, u, v, face_hull, inner_face, face_margin, head_r,
-            (arm_l, arm_r), (upper_l, upper_r), (leg_l, leg_r),
-            hand_zone, hand_side, foot_zone, foot_side, knee_v, knees_seen,
-        )  # fmt: skip
+            body,
+            xx,
+            yy,
+            u,
+            v,
+            face_hull,
+            inner_face,
+            face_margin,
+            head_r,
+            (arm_l, arm_r),
+            (upper_l, upper_r),
+            (leg_l, leg_r),
+            hand_zone,
+            hand_side,
+            foot_zone,
+            foot_side,
+            knee_v,
+            knees_seen,
+        )
 
 
 # --- colour classes ----------------------------------------------------------------------

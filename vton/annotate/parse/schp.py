@@ -33,8 +33,9 @@ from typing import Any
 import cv2
 import numpy as np
 
-from vton.annotate.base import KIND_OUTPUTS, Item, MissingWeights, digest_file, make_fingerprint
+from vton.annotate.base import KIND_OUTPUTS, Item, MissingWeights, make_fingerprint
 from vton.annotate.parse.neck import check_rgb, finish_parse
+from vton.fileio import tree_digest
 from vton.formats.labels import LABEL_SETS
 from vton.records import Sample
 
@@ -173,7 +174,7 @@ class SchpOnnxParser:
 
     def fingerprint(self) -> str:
         if self._digest is None:
-            self._digest = digest_file(self.path)
+            self._digest = tree_digest(self.path)
         return make_fingerprint(
             self.kind,
             self.name,

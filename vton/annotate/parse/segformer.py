@@ -23,14 +23,9 @@ from typing import Any
 
 import numpy as np
 
-from vton.annotate.base import (
-    KIND_OUTPUTS,
-    Item,
-    MissingWeights,
-    digest_file,
-    make_fingerprint,
-)
+from vton.annotate.base import KIND_OUTPUTS, Item, MissingWeights, make_fingerprint
 from vton.annotate.parse.neck import check_rgb, finish_parse
+from vton.fileio import tree_digest
 from vton.formats.labels import LABEL_SETS, identify_label_set
 from vton.records import Sample
 
@@ -89,7 +84,7 @@ class SegformerParser:
 
     def fingerprint(self) -> str:
         if self._digest is None:
-            self._digest = digest_file(self.local) if self.local else f"hub:{self.model_id}"
+            self._digest = tree_digest(self.local) if self.local else f"hub:{self.model_id}"
         return make_fingerprint(
             self.kind,
             self.name,
