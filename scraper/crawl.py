@@ -1,6 +1,6 @@
 """What one crawl knows and tells: the state from earlier crawls, and its own tally.
 
-The state is read from ROOT/items.jsonl (see `vton.formats.scraped`): products and product
+The state is read from ROOT/items.jsonl (see `vton.formats.scraped_items`): products and product
 pages already recorded are not fetched again, and images already stored are what new ones
 are checked against for duplicates. The tally counts pages, products, stored, duplicate
 and refused images, every refusal with its reason, and becomes ROOT/crawl.json.
@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 
 from scraper.dedupe import DuplicateIndex
 from scraper.spec import SiteSpec
-from vton.formats.scraped import ImageRecord, ProductRecord, read_products
+from vton.formats.scraped_items import ImageRecord, ProductRecord, read_products
 
 
 def utc_now() -> str:

@@ -16,15 +16,16 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image
 
+from vton.checks import check_rgb
+
 THUMB = 8
 ASPECT_TOLERANCE = 0.02  # relative width/height difference still called the same aspect
 
 
 def signature(rgb: np.ndarray) -> str:
     """Base64 of the 8x8 RGB box-filtered thumbnail of (H, W, 3) uint8 `rgb`."""
-    if rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.dtype != np.uint8:
-        raise ValueError(f"expected (H, W, 3) uint8 RGB, got {rgb.dtype} {rgb.shape}")
-    thumb = Image.fromarray(rgb).resize((THUMB, THUMB), Image.Resampling.BOX)
+    image = Image.fromarray(check_rgb(rgb, "image signature"))
+    thumb = image.resize((THUMB, THUMB), Image.Resampling.BOX)
     return base64.b64encode(np.asarray(thumb, np.uint8).tobytes()).decode()
 
 

@@ -26,7 +26,7 @@ from scraper.crawl import Crawl, classify_failure
 from scraper.dedupe import signature
 from vton.fileio import atomic_write_bytes
 from vton.formats.images import JPEG_QUALITY, ImageRejected, load_photo
-from vton.formats.scraped import ImageRecord, ProductRecord, append_product, image_path
+from vton.formats.scraped_items import ImageRecord, ProductRecord, append_product, image_path
 
 # Refusals are expected outcomes that the crawl summary records; scrapy logs this kind of
 # media exception at DEBUG without a traceback (its own class for filtered requests).

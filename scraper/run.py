@@ -16,7 +16,7 @@ from pathlib import Path
 
 from scraper import settings
 from scraper.spec import SiteSpec, load_spec, spec_path
-from vton.formats.scraped import read_crawl_summary
+from vton.formats.scraped_items import read_crawl_summary
 
 
 def settings_for(spec: SiteSpec, root: Path, log_level: str | None = None) -> dict:

@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 import yaml
 
 from vton.config import ParamsError, build
-from vton.formats.scraped import CATEGORIES
+from vton.formats.scraped_items import CATEGORIES
 
 SITES_DIR = Path(__file__).resolve().parent / "sites"
 

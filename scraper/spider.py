@@ -20,7 +20,7 @@ from scrapy.http import Response, TextResponse
 from scraper.crawl import Crawl, classify_failure, utc_now
 from scraper.settings import for_site
 from scraper.spec import load_spec
-from vton.formats.scraped import CRAWL, ImageRecord, ProductRecord, write_crawl_summary
+from vton.formats.scraped_items import CRAWL, ImageRecord, ProductRecord, write_crawl_summary
 
 USAGE = "scrapy crawl shop -a site=NAME_OR_SPEC.yaml -a out=ROOT [-a start_urls='URL ...']"
 # Settings a crawl of this project never runs without, whatever the command line says.

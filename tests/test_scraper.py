@@ -38,7 +38,7 @@ from scraper.dedupe import DuplicateIndex, signature
 from scraper.run import run_crawl
 from scraper.spec import SpecError, load_spec, parse_spec
 from vton.cli import main as cli_main
-from vton.formats.scraped import (
+from vton.formats.scraped_items import (
     IMAGES,
     ITEMS,
     image_path,

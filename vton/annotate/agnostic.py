@@ -113,7 +113,7 @@ CATALOG_CATEGORIES: dict[str, str] = {
     "upper_body": "upper_body",
     "lower_body": "lower_body",
     "dresses": "dresses",
-    # scraped products (`vton.formats.scraped.CATEGORIES`)
+    # scraped products (`vton.formats.scraped_items.CATEGORIES`)
     "top": "upper_body",
     "bottom": "lower_body",
     "dress": "dresses",

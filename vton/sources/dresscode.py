@@ -152,15 +152,15 @@ def _one(
         path = layout.path(category, file_name, dc)
         return path if path.exists() else None
 
-    if "pose_json" in reuse and (path := present("keypoints")):
-        sample.pose = openpose.read_dresscode_keypoints(path, height, width)
-    if "parse" in reuse and (path := present("label_map")):
-        ids = labels.to_viton(labels.read_parse(path), "dresscode")
+    if "pose_json" in reuse and (found := present("keypoints")):
+        sample.pose = openpose.read_dresscode_keypoints(found, height, width)
+    if "parse" in reuse and (found := present("label_map")):
+        ids = labels.to_viton(labels.read_parse(found), "dresscode")
         sample.parse = _resize(ids, height, width, True)
-    if "densepose" in reuse and (path := present("dense")):
-        sample.densepose = _resize(densepose.read_part_ids(path), height, width, True)
-    if "cloth_mask" in reuse and (path := present("mask")):
-        sample.cloth_mask = _resize(masks.read_mask(path), height, width, True)
+    if "densepose" in reuse and (found := present("dense")):
+        sample.densepose = _resize(densepose.read_part_ids(found), height, width, True)
+    if "cloth_mask" in reuse and (found := present("mask")):
+        sample.cloth_mask = _resize(masks.read_mask(found), height, width, True)
     sample.source = NAME
     sample.origin = str(image)
     sample.provenance = {

@@ -75,6 +75,50 @@ def expected_count(params: Params) -> int | None:
     return None
 
 
+def _reject_row(item: Reject, base: Path | None) -> dict:
+    """A reject as a `rejects.jsonl` row, its paths made portable."""
+    return {
+        "id": item.id,
+        "origin": portable(item.origin, base),
+        "reason": item.reason,
+        "detail": item.detail.replace(f"{base}/", "") if base else item.detail,
+        "source": item.source,
+    }
+
+
+def _summary(
+    params: Params, rows: list, rejects: list[dict], ids: dict[str, list[str]], seconds: float
+) -> dict:
+    """The flat metrics of one ingest: counts per split and per reject reason, speed."""
+    total = len(rows) + len(rejects)
+    summary = {
+        "source": params.data.source,
+        "samples": len(rows),
+        "train": len(ids["train"]),
+        "test": len(ids["test"]),
+        "rejects": len(rejects),
+        "reject_rate": round(len(rejects) / total, 4) if total else 0.0,
+        "seconds": round(seconds, 3),
+        "samples_per_s": round(len(rows) / seconds, 2) if seconds > 0 else 0.0,
+    }
+    for reason, count in sorted(Counter(r["reason"] for r in rejects).items()):
+        summary[f"rejects_{reason}"] = count
+    return summary
+
+
+def _check_rejects(params: Params, rows: list, rejects: list[dict], where: Path) -> None:
+    """IngestError when the source gave no sample or too many rejects (`where`: their list)."""
+    if not rows:
+        raise IngestError(f"source {params.data.source!r} produced no samples; see {where}")
+    total = len(rows) + len(rejects)
+    rate = round(len(rejects) / total, 4)
+    if rate > params.data.max_reject_rate:
+        raise IngestError(
+            f"{len(rejects)} of {total} inputs rejected ({rate:.0%}), above "
+            f"data.max_reject_rate={params.data.max_reject_rate}; reasons in {where}"
+        )
+
+
 def ingest(
     params: Params,
     out: Path,
@@ -111,15 +155,7 @@ def ingest(
     )
     for item in items:
         if isinstance(item, Reject):
-            rejects.append(
-                {
-                    "id": item.id,
-                    "origin": portable(item.origin, base),
-                    "reason": item.reason,
-                    "detail": item.detail.replace(f"{base}/", "") if base else item.detail,
-                    "source": item.source,
-                }
-            )
+            rejects.append(_reject_row(item, base))
             continue
         written = write_sample(layout, item, h, w, annotations=annotations)
         item.origin = portable(item.origin, base)
@@ -134,27 +170,6 @@ def ingest(
         write_pairs(listing.pairs_path(split, unpaired=True), unpaired)
     write_catalog(listing.catalog_path, rows)
     write_jsonl(listing.rejects_path, rejects)
-    seconds = time.perf_counter() - start
-    total = len(rows) + len(rejects)
-    summary = {
-        "source": params.data.source,
-        "samples": len(rows),
-        "train": len(ids["train"]),
-        "test": len(ids["test"]),
-        "rejects": len(rejects),
-        "reject_rate": round(len(rejects) / total, 4) if total else 0.0,
-        "seconds": round(seconds, 3),
-        "samples_per_s": round(len(rows) / seconds, 2) if seconds > 0 else 0.0,
-    }
-    for reason, count in sorted(Counter(r["reason"] for r in rejects).items()):
-        summary[f"rejects_{reason}"] = count
-    if not rows:
-        raise IngestError(
-            f"source {params.data.source!r} produced no samples; see {listing.rejects_path}"
-        )
-    if summary["reject_rate"] > params.data.max_reject_rate:
-        raise IngestError(
-            f"{len(rejects)} of {total} inputs rejected ({summary['reject_rate']:.0%}), above "
-            f"data.max_reject_rate={params.data.max_reject_rate}; reasons in {listing.rejects_path}"
-        )
+    summary = _summary(params, rows, rejects, ids, time.perf_counter() - start)
+    _check_rejects(params, rows, rejects, listing.rejects_path)
     return summary

@@ -30,7 +30,7 @@ import numpy as np
 from vton.annotate.mp import MpLandmark
 from vton.config import PoseParams, ScrapedSource
 from vton.formats.images import ImageRejected, Photo, fit_to, load_photo
-from vton.formats.scraped import ITEMS, ImageRecord, ProductRecord, read_products
+from vton.formats.scraped_items import ITEMS, ImageRecord, ProductRecord, read_products
 from vton.layout import sample_id
 from vton.records import Reject, Sample
 from vton.sources.folder import split_of
@@ -123,6 +123,11 @@ def _crawl_reject(sid: str, image: ImageRecord, role: str) -> Reject:
 
 
 def _load(root: Path, image: ImageRecord, cfg: ScrapedSource) -> Photo:
+    if image.path is None:
+        raise ValueError(
+            f"{root / ITEMS}: image {image.url} is `stored` without a path; the record is "
+            "damaged: delete the product's line and crawl it again"
+        )
     return load_photo(
         root / image.path, min_side=cfg.min_side, max_pixels=cfg.max_pixels, convert=cfg.convert
     )
@@ -145,6 +150,86 @@ def _provenance(product: ProductRecord, flat: ImageRecord, person: ImageRecord) 
     }
 
 
+def _garment(
+    product: ProductRecord, key: str, root: Path, cfg: ScrapedSource, check: PersonCheck | None
+) -> tuple[ImageRecord, Photo] | Reject:
+    """The product's flat-lay record and photo, or the reject that ends the product."""
+    if product.category not in cfg.categories:
+        shown = product.category or f"{product.category_label!r} (mapped to none by the spec)"
+        return Reject(
+            key,
+            product.url,
+            "category",
+            f"category {shown} is not in data.scraped.categories {list(cfg.categories)}; "
+            "map the site's label in the spec's categories, or widen the param",
+            NAME,
+        )
+    flats, persons = product.images_of("flat_lay"), product.images_of("on_model")
+    if not flats or not persons:
+        missing = "flat_lay" if not flats else "on_model"
+        return Reject(
+            key,
+            product.url,
+            f"crawl_no_{missing}",
+            f"the product page had no {missing} image; check the spec's product.{missing}",
+            NAME,
+        )
+    flat = flats[0]
+    if flat.status != "stored":
+        return _crawl_reject(key, flat, "flat-lay")
+    try:
+        cloth = _load(root, flat, cfg)
+    except ImageRejected as exc:
+        return Reject(key, flat.url, exc.reason, f"flat-lay image: {exc.detail}", NAME)
+    if check is not None:
+        why, _ = check.classify(cloth.rgb, f"flat-lay {flat.url}")
+        if why != "no_person":
+            return Reject(
+                key,
+                flat.url,
+                "person_in_flat_lay",
+                f"MediaPipe Pose finds a person on the flat-lay image {flat.url}; the spec's "
+                "product.flat_lay selector probably picks an on-model photo",
+                NAME,
+            )
+    return flat, cloth
+
+
+def _person(
+    sid: str, image: ImageRecord, root: Path, cfg: ScrapedSource, check: PersonCheck | None
+) -> tuple[Photo, int] | Reject:
+    """One on-model photo and the people seen on it (1 unchecked), or its reject."""
+    if image.status != "stored":
+        return _crawl_reject(sid, image, "on-model")
+    try:
+        person = _load(root, image, cfg)
+    except ImageRejected as exc:
+        return Reject(sid, image.url, exc.reason, f"on-model photo: {exc.detail}", NAME)
+    if check is None:
+        return person, 1
+    why, people = check.classify(person.rgb, f"on-model photo {image.url}")
+    if why == "no_person":
+        plain = plain_backdrop(person.rgb)
+        return Reject(
+            sid,
+            image.url,
+            "flat_lay_as_person" if plain else "no_person",
+            "MediaPipe Pose finds no person on this on-model photo"
+            + (" (a product shot on a plain backdrop)" if plain else "")
+            + "; if most photos of the site do this, fix the spec's product.on_model",
+            NAME,
+        )
+    if why:
+        detail = {
+            "multiple_people": "several people on the on-model photo; crop it to one",
+            "partial_person": "MediaPipe Pose does not see both shoulders and both "
+            f"hips (visibility >= {TORSO_VISIBILITY}): a portrait or close-up, with "
+            "no torso to dress",
+        }[why]
+        return Reject(sid, image.url, why, detail, NAME)
+    return person, people
+
+
 def _product_samples(
     product: ProductRecord,
     root: Path,
@@ -155,84 +240,19 @@ def _product_samples(
 ) -> Iterator[Sample | Reject]:
     key = sample_id(f"{product.site}-{product.product_id}")
     split = split_of(key, cfg.test_fraction)
-    if product.category not in cfg.categories:
-        shown = product.category or f"{product.category_label!r} (mapped to none by the spec)"
-        yield Reject(
-            key,
-            product.url,
-            "category",
-            f"category {shown} is not in data.scraped.categories {list(cfg.categories)}; "
-            "map the site's label in the spec's categories, or widen the param",
-            NAME,
-        )
+    garment = _garment(product, key, root, cfg, check)
+    if isinstance(garment, Reject):
+        yield garment
         return
-    flats, persons = product.images_of("flat_lay"), product.images_of("on_model")
-    if not flats or not persons:
-        missing = "flat_lay" if not flats else "on_model"
-        yield Reject(
-            key,
-            product.url,
-            f"crawl_no_{missing}",
-            f"the product page had no {missing} image; check the spec's product.{missing}",
-            NAME,
-        )
-        return
-    flat = flats[0]
-    if flat.status != "stored":
-        yield _crawl_reject(key, flat, "flat-lay")
-        return
-    try:
-        cloth = _load(root, flat, cfg)
-    except ImageRejected as exc:
-        yield Reject(key, flat.url, exc.reason, f"flat-lay image: {exc.detail}", NAME)
-        return
-    if check is not None:
-        why, _ = check.classify(cloth.rgb, f"flat-lay {flat.url}")
-        if why != "no_person":
-            yield Reject(
-                key,
-                flat.url,
-                "person_in_flat_lay",
-                f"MediaPipe Pose finds a person on the flat-lay image {flat.url}; the spec's "
-                "product.flat_lay selector probably picks an on-model photo",
-                NAME,
-            )
-            return
+    flat, cloth = garment
     cloth_rgb, cloth_fit = fit_to(cloth.rgb, height, width)
-    for k, image in enumerate(persons):
+    for k, image in enumerate(product.images_of("on_model")):
         sid = f"{key}_{k:02d}"
-        if image.status != "stored":
-            yield _crawl_reject(sid, image, "on-model")
+        seen = _person(sid, image, root, cfg, check)
+        if isinstance(seen, Reject):
+            yield seen
             continue
-        try:
-            person = _load(root, image, cfg)
-        except ImageRejected as exc:
-            yield Reject(sid, image.url, exc.reason, f"on-model photo: {exc.detail}", NAME)
-            continue
-        people = 1
-        if check is not None:
-            why, people = check.classify(person.rgb, f"on-model photo {image.url}")
-            if why == "no_person":
-                plain = plain_backdrop(person.rgb)
-                yield Reject(
-                    sid,
-                    image.url,
-                    "flat_lay_as_person" if plain else "no_person",
-                    "MediaPipe Pose finds no person on this on-model photo"
-                    + (" (a product shot on a plain backdrop)" if plain else "")
-                    + "; if most photos of the site do this, fix the spec's product.on_model",
-                    NAME,
-                )
-                continue
-            if why:
-                detail = {
-                    "multiple_people": "several people on the on-model photo; crop it to one",
-                    "partial_person": "MediaPipe Pose does not see both shoulders and both "
-                    f"hips (visibility >= {TORSO_VISIBILITY}): a portrait or close-up, with "
-                    "no torso to dress",
-                }[why]
-                yield Reject(sid, image.url, why, detail, NAME)
-                continue
+        person, people = seen
         person_rgb, person_fit = fit_to(person.rgb, height, width)
         yield Sample(
             id=sid,

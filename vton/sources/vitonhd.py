@@ -69,7 +69,7 @@ def _load_resampled(layout: Layout, split: str, sid: str, reuse, height, width) 
             s.agnostic = _resize(read_rgb(path), height, width, False)
         elif kind_name == "pose_json":
             s.pose_doc = _scale_doc(openpose.read_openpose(path), factor)
-            s.pose = openpose.read_keypoints(path) * np.float32([factor, factor, 1])
+            s.pose = openpose.read_keypoints(path) * np.array([factor, factor, 1], np.float32)
     return s
 
 
