@@ -33,7 +33,7 @@ KINDS = ("pose", "parse", "densepose", "cloth_mask", "agnostic")
 """In dependency order: `agnostic` reads the parse and keypoints written before it."""
 
 # The task is the library function itself, so a Dask worker needs only `vton` installed.
-annotate_batch_task = task(annotate_batch, name="annotate-batch", task_run_name="{kind}")
+annotate_batch_task = task(name="annotate-batch", task_run_name="{kind}")(annotate_batch)
 
 
 def task_runner(params: Params, dask_address: str | None = None) -> TaskRunner:
@@ -118,7 +118,9 @@ def annotate_flow(
 def run_flow(params_path: str = "params.yaml", dask_address: str | None = None, **kwargs):
     """Run `annotate_flow` on the task runner params (or `dask_address`) choose."""
     runner = task_runner(load_params(params_path), dask_address)
-    return annotate_flow.with_options(task_runner=runner)(params_path=params_path, **kwargs)
+    # Prefect types task_runner with PrefectFuture invariantly; any TaskRunner works here.
+    flow = annotate_flow.with_options(task_runner=runner)  # type: ignore[arg-type]
+    return flow(params_path=params_path, **kwargs)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -18,6 +18,7 @@ import argparse
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
@@ -34,8 +35,8 @@ def _crawl(site: str, raw: str, start_urls: list[str] | None) -> dict:
     return run_crawl(site, raw, start_urls)
 
 
-scrape = task(_crawl, name="scrape", task_run_name="scrape {site}")
-push = task(versioning.push, name="dvc push")
+scrape = task(name="scrape", task_run_name="scrape {site}")(_crawl)
+push = task(name="dvc push")(versioning.push)
 
 
 @task(name="dvc add")
@@ -87,7 +88,7 @@ def refresh(
         )
     previous = versioning.head(root)
     before = versioning.catalog_ids(root / DATASET)
-    retry = {"retries": cfg.retries, "retry_delay_seconds": cfg.retry_delay_s}
+    retry: dict[str, Any] = {"retries": cfg.retries, "retry_delay_seconds": cfg.retry_delay_s}
     try:
         crawls = {}
         for site in sites:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 import io
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 from PIL import Image
@@ -30,7 +30,10 @@ from vton.formats.scraped_items import ImageRecord, ProductRecord, append_produc
 
 # Refusals are expected outcomes that the crawl summary records; scrapy logs this kind of
 # media exception at DEBUG without a traceback (its own class for filtered requests).
-_Quiet = getattr(media, "_MediaRequestFiltered", media.FileException)
+if TYPE_CHECKING:
+    _Quiet = media.FileException
+else:
+    _Quiet = getattr(media, "_MediaRequestFiltered", media.FileException)
 
 
 class ImageRefused(_Quiet):
@@ -70,7 +73,7 @@ class ShopImagesPipeline(ImagesPipeline):
 
     @property
     def crawl(self) -> Crawl:
-        return self.crawler.spider.crawl
+        return cast(Any, self.crawler.spider).crawl  # the ShopSpider of this crawl
 
     def get_media_requests(self, item: ProductRecord, info) -> list[Request]:
         limit = self.crawl.spec.images.max_bytes
@@ -94,7 +97,9 @@ class ShopImagesPipeline(ImagesPipeline):
         reason, detail = classify_failure(failure.value)
         raise ImageRefused(reason, detail)
 
-    async def media_downloaded(self, response, request: Request, info, *, item=None) -> dict:
+    async def media_downloaded(  # type: ignore[override]  # our record, not scrapy's FileInfo
+        self, response, request: Request, info, *, item=None
+    ) -> dict:
         if response.status != 200:
             raise ImageRefused(
                 f"http_{response.status}", f"the server answered HTTP {response.status}"
@@ -222,7 +227,7 @@ class ShopImagesPipeline(ImagesPipeline):
             reason, detail = exc.reason, exc.detail
         else:
             reason, detail = classify_failure(exc)
-        if reason == "duplicate":
+        if reason == "duplicate" and isinstance(exc, ImageRefused):
             image.status, image.reason, image.detail = "duplicate", reason, detail
             image.duplicate_of = exc.duplicate_of
             self.crawl.duplicate(

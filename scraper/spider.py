@@ -140,7 +140,7 @@ class ShopSpider(scrapy.Spider):
     def _html(self, response: Response) -> TextResponse | None:
         if isinstance(response, TextResponse):
             return response
-        kind = response.headers.get("Content-Type", b"").decode("latin-1") or "no type"
+        kind = (response.headers.get("Content-Type") or b"").decode("latin-1") or "no type"
         self.crawl.refuse(response.url, "not_html", f"expected a web page, got {kind}", "page")
         return None
 

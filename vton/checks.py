@@ -40,7 +40,7 @@ def check_tensor(
     channels: int | None = None,
     *,
     ndim: int = 4,
-    size: tuple[int, int] | None = None,
+    size: tuple[int, ...] | None = None,
     batch: int | None = None,
 ) -> torch.Tensor:
     """Check a `(B, C, H, W)` floating tensor at a module boundary; the error shows what arrived."""

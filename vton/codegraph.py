@@ -175,7 +175,7 @@ def code_digest(module: str, root: Path = ROOT) -> str:
 
 @cache
 def _distributions() -> dict[str, list[str]]:
-    return metadata.packages_distributions()
+    return dict(metadata.packages_distributions())
 
 
 @cache

@@ -405,7 +405,7 @@ def _convert(value: Any, hint: Any, where: str) -> Any:
             value = {}
         if not isinstance(value, dict):
             raise ParamsError(f"{where}: expected a mapping, got {value!r}")
-        return _build(hint, value, where)
+        return _build(typing.cast(type, hint), value, where)
     if origin in (typing.Union, types.UnionType):
         args = typing.get_args(hint)
         if value is None and type(None) in args:

@@ -58,7 +58,7 @@ def load_photo(
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            img = Image.open(io.BytesIO(data) if data is not None else source)
+            img: Image.Image = Image.open(io.BytesIO(data) if data is not None else source)
             width, height = img.size
             if width * height > max_pixels:
                 raise ImageRejected(

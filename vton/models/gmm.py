@@ -11,7 +11,7 @@ resized to `height x width`, the grid is evaluated where it is applied).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import NamedTuple, cast
 
 import torch
 import torch.nn.functional as F
@@ -43,7 +43,8 @@ class GMMOutput(NamedTuple):
 class Encoder(nn.Module):
     def __init__(self, cin: int, width: int, levels: int):
         super().__init__()
-        layers, c = [], cin
+        layers: list[nn.Module] = []
+        c = cin
         for i in range(levels):
             out = width * 2 ** min(i, 3)
             layers.append(conv_block(c, out, stride=2))
@@ -74,6 +75,9 @@ class TPSGridGenerator(nn.Module):
     The control points sit on a regular lattice in output coordinates; the spline maps
     each of them to its (regressed) position in the garment and interpolates in between.
     """
+
+    points: torch.Tensor  # (N, 2) buffers
+    inverse: torch.Tensor
 
     def __init__(self, grid: int):
         super().__init__()
@@ -146,8 +150,9 @@ class GMM(ConfigModule):
             nn.Linear(hidden * 12, 2 * c.grid * c.grid),
         )
         # Zero offsets at the start: the first warp is the identity (the garment as it lies).
-        nn.init.zeros_(self.regressor[-1].weight)
-        nn.init.zeros_(self.regressor[-1].bias)
+        last = cast(nn.Linear, self.regressor[-1])
+        nn.init.zeros_(last.weight)
+        nn.init.zeros_(last.bias)
         self.tps = TPSGridGenerator(c.grid)
 
     def forward(

@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from typing import cast
+
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from vton.models.vgg import VGGFeatures
+
+
+def _total(terms: Iterable[torch.Tensor]) -> torch.Tensor:
+    """The sum of loss terms (Python's `sum`, typed: it starts from 0, as `sum` does)."""
+    return cast(torch.Tensor, sum(terms))
+
 
 # pix2pixHD's weighting of the five VGG levels: deeper features count more.
 LEVEL_WEIGHTS = (1 / 32, 1 / 16, 1 / 8, 1 / 4, 1.0)
@@ -31,8 +40,10 @@ class PerceptualLoss(nn.Module):
         fx = self.vgg(x.float())
         with torch.no_grad():
             fy = self.vgg(y.float())
-        perceptual = sum(w * F.l1_loss(a, b) for w, a, b in zip(self.weights, fx, fy, strict=True))
-        style = sum(
+        perceptual = _total(
+            w * F.l1_loss(a, b) for w, a, b in zip(self.weights, fx, fy, strict=True)
+        )
+        style = _total(
             w * F.l1_loss(gram(a), gram(b)) for w, a, b in zip(self.weights, fx, fy, strict=True)
         )
         return perceptual, style
@@ -49,6 +60,5 @@ def lsgan_g(fake: torch.Tensor) -> torch.Tensor:
 
 def feature_matching(real: list[torch.Tensor], fake: list[torch.Tensor]) -> torch.Tensor:
     """L1 between discriminator features of the real and the generated image."""
-    return sum(
-        F.l1_loss(f.float(), r.detach().float()) for r, f in zip(real, fake, strict=True)
-    ) / len(real)
+    terms = (F.l1_loss(f.float(), r.detach().float()) for r, f in zip(real, fake, strict=True))
+    return _total(terms) / len(real)

@@ -106,7 +106,7 @@ class TOM(ConfigModule):
         rendered = torch.tanh(out[:, :3])
         mask = torch.sigmoid(out[:, 3:])
         result = warped_cloth.float() * mask + rendered * (1 - mask)
-        if c.keep_unmasked:
+        if c.keep_unmasked and agnostic_mask is not None:
             inside = agnostic_mask.float()
             result = result * inside + person[:, :3].float() * (1 - inside)
         return TOMOutput(result, rendered, mask)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import cast
 
 import torch
 from torch import nn
@@ -43,6 +44,9 @@ class VGGFeatures(nn.Module):
     "first" taps the first ReLU of every block, "last" the last (LPIPS's layers).
     """
 
+    mean: torch.Tensor  # (1, 3, 1, 1) buffers
+    std: torch.Tensor
+
     def __init__(self, state: dict[str, torch.Tensor], taps: str = "first", source: str = ""):
         super().__init__()
         convs = sorted(
@@ -64,7 +68,7 @@ class VGGFeatures(nn.Module):
             weight = state[key]
             conv = nn.Conv2d(weight.shape[1], weight.shape[0], weight.shape[2], 1, 1)
             conv.weight.data.copy_(weight)
-            conv.bias.data.copy_(state[key[: -len("weight")] + "bias"])
+            cast(torch.Tensor, conv.bias).data.copy_(state[key[: -len("weight")] + "bias"])
             layers += [conv, nn.ReLU(inplace=False)]
             blocks[-1].append(len(layers) - 1)
             previous = index
