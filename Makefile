@@ -1,7 +1,9 @@
 # The two commands a newcomer needs (see README.md):
 #   make repro   build the dataset with `dvc repro` (creates .venv from requirements.lock first)
 #   make test    run the whole test suite in the same environment
-# The environment is rebuilt whenever requirements.lock or pyproject.toml change.
+#   make check   format check, lint and type check (CI runs it before the tests)
+# The environment is rebuilt whenever requirements.lock or the [project] / [build-system]
+# tables of pyproject.toml change (.ci/env_digest.py); tool settings do not rebuild it.
 
 SHELL := /bin/bash
 PYTHON ?= python3
@@ -9,7 +11,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.vton-stamp
 # The digest of everything that defines the environment; a stale venv is rebuilt.
-ENV_DIGEST := $(shell cat requirements.lock pyproject.toml | sha256sum | cut -c1-16)
+ENV_DIGEST := $(shell $(PYTHON) .ci/env_digest.py)
 # No network calls from tools that phone home (also set by vton/__init__.py and .dvc/config).
 export DVC_NO_ANALYTICS := 1
 export HF_HUB_OFFLINE := 1
@@ -22,7 +24,7 @@ export PATH := $(CURDIR)/$(BIN):$(PATH)
 pip_install = $(BIN)/pip install --disable-pip-version-check -q $(1) > $(VENV)/pip.log 2>&1 \
   || { grep -v "is ignored: it is neither" $(VENV)/pip.log; exit 1; }
 
-.PHONY: env repro test lint format lock clean-env
+.PHONY: env repro test check lint format lock clean-env
 
 env:
 	@if [ ! -x $(BIN)/python ] || [ "$$(cat $(STAMP) 2>/dev/null)" != "$(ENV_DIGEST)" ]; then \
@@ -42,8 +44,13 @@ repro: env
 test: env
 	$(BIN)/python -m pytest -n 2 --durations=15
 
-lint: env
-	$(BIN)/ruff format --check . && $(BIN)/ruff check .
+# The house rules a commit must pass (also the hooks of .pre-commit-config.yaml).
+check: env
+	$(BIN)/ruff format --check .
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+
+lint: check
 
 format: env
 	$(BIN)/ruff format . && $(BIN)/ruff check --fix .

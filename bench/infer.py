@@ -99,48 +99,80 @@ def latency(checkpoint: Path, params, size: tuple[int, int], runs: int, warmup: 
     }
 
 
-def throughput(
-    checkpoint: Path, params_path: Path, clients: list[int], requests: int, workers: int
-) -> list[dict]:
+def _start_server(
+    checkpoint: Path, params_path: Path, workers: int, log
+) -> tuple[subprocess.Popen, str]:
+    """`vton serve` on a free port of 127.0.0.1, once its health route answers; its URL."""
     import socket
 
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    log = tempfile.TemporaryFile()  # noqa: SIM115 (closed in the finally below)
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "vton.cli",
-            "serve",
-            "--checkpoint",
-            str(checkpoint),
-            "--params",
-            str(params_path),
-            "--port",
-            str(port),
-            "--workers",
-            str(workers),
-        ],
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=log,
-    )
+    command = [sys.executable, "-m", "vton.cli", "serve", "--checkpoint", str(checkpoint)]
+    command += ["--params", str(params_path), "--port", str(port), "--workers", str(workers)]
+    server = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=log)
     url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 120
+    while True:
+        try:
+            if httpx.get(url + "/api/v1/health", timeout=2).status_code == 200:
+                return server, url
+        except httpx.HTTPError:
+            pass
+        if server.poll() is not None or time.monotonic() > deadline:
+            log.seek(0)
+            tail = log.read().decode(errors="replace")[-3000:]
+            server.kill()
+            raise RuntimeError(f"vton serve did not come up; its log ends:\n{tail}")
+        time.sleep(0.3)
+
+
+def _load(url: str, files: dict, clients: int, requests: int, workers: int) -> dict:
+    """`clients` threads posting try-ons concurrently: requests/s and latency percentiles."""
+    latencies: list[float] = []
+    errors: list[int] = []
+    lock = threading.Lock()
+    per_client = max(1, requests // clients)
+
+    def client():
+        with httpx.Client(base_url=url, timeout=120) as c:
+            for _ in range(per_client):
+                t0 = time.perf_counter()
+                r = c.post("/api/v1/tryon", files=files, data={"format": "jpeg"})
+                with lock:
+                    if r.status_code == 200:
+                        latencies.append(time.perf_counter() - t0)
+                    else:
+                        errors.append(r.status_code)
+
+    threads = [threading.Thread(target=client) for _ in range(clients)]
+    t0 = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    wall = time.perf_counter() - t0
+    return {
+        "clients": clients,
+        "workers": workers,
+        "requests": len(latencies) + len(errors),
+        "errors": errors,
+        "req_per_s": round(len(latencies) / wall, 2),
+        "p50_s": round(percentile(latencies, 50), 3),
+        "p95_s": round(percentile(latencies, 95), 3),
+    }
+
+
+def throughput(
+    checkpoint: Path, params_path: Path, clients: list[int], requests: int, workers: int
+) -> list[dict]:
+    log = tempfile.TemporaryFile()  # noqa: SIM115 (closed in the finally below)
     try:
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                if httpx.get(url + "/api/v1/health", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if server.poll() is not None or time.monotonic() > deadline:
-                log.seek(0)
-                tail = log.read().decode(errors="replace")[-3000:]
-                raise RuntimeError(f"vton serve did not come up; its log ends:\n{tail}")
-            time.sleep(0.3)
+        server, url = _start_server(checkpoint, params_path, workers, log)
+    except BaseException:
+        log.close()
+        raise
+    try:
         person, garment = photos()
         files = {}
         for name, rgb in (("person", person), ("garment", garment)):
@@ -150,43 +182,7 @@ def throughput(
         with httpx.Client(base_url=url, timeout=120) as c:  # warm-up
             for _ in range(2):
                 c.post("/api/v1/tryon", files=files).raise_for_status()
-        rows = []
-        for n in clients:
-            latencies: list[float] = []
-            errors: list[int] = []
-            lock = threading.Lock()
-            per_client = max(1, requests // n)
-
-            def client(per_client=per_client, latencies=latencies, errors=errors, lock=lock):
-                with httpx.Client(base_url=url, timeout=120) as c:
-                    for _ in range(per_client):
-                        t0 = time.perf_counter()
-                        r = c.post("/api/v1/tryon", files=files, data={"format": "jpeg"})
-                        with lock:
-                            if r.status_code == 200:
-                                latencies.append(time.perf_counter() - t0)
-                            else:
-                                errors.append(r.status_code)
-
-            threads = [threading.Thread(target=client) for _ in range(n)]
-            t0 = time.perf_counter()
-            for t in threads:
-                t.start()
-            for t in threads:
-                t.join()
-            wall = time.perf_counter() - t0
-            rows.append(
-                {
-                    "clients": n,
-                    "workers": workers,
-                    "requests": len(latencies) + len(errors),
-                    "errors": errors,
-                    "req_per_s": round(len(latencies) / wall, 2),
-                    "p50_s": round(percentile(latencies, 50), 3),
-                    "p95_s": round(percentile(latencies, 95), 3),
-                }
-            )
-        return rows
+        return [_load(url, files, n, requests, workers) for n in clients]
     finally:
         server.terminate()
         server.wait(timeout=30)

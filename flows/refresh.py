@@ -63,6 +63,31 @@ def _rejects(diff: dict) -> dict[str, int]:
     return out
 
 
+def _check_clean(root: Path) -> None:
+    """Refuse a work tree with uncommitted changes: a failed refresh resets it."""
+    dirty = versioning.sh(root, "git", "status", "--porcelain", "--untracked-files=no").stdout
+    if dirty.strip():
+        raise RuntimeError(
+            f"{root} has uncommitted changes to tracked files; commit or stash them first, "
+            f"a failed refresh resets the work tree to the last version:\n{dirty}"
+        )
+
+
+def _restore(root: Path, previous: str | None, raw: str, targets: list[str]) -> None:
+    """After a failed refresh, put back what it may have touched at version `previous`: the
+    raw data and the reproduced stages (all of the pipeline's data when it reproduces the
+    whole pipeline)."""
+    logger = get_run_logger()
+    logger.error("refresh failed: restoring the previous version %s", previous)
+    raw_dvc = f"{raw}.dvc"
+    recorded = [raw_dvc] if (root / raw_dvc).exists() else []
+    touched = [*recorded, *targets] if targets else []
+    try:
+        versioning.restore(root, previous, *touched)
+    except versioning.VersioningError as exc:
+        logger.error("could not restore %s: %s", previous, exc)
+
+
 @flow(name="vton-refresh", log_prints=True)
 def refresh(
     project: str = ".",
@@ -80,12 +105,7 @@ def refresh(
     sites = list(sites or cfg.sites)
     if not sites:
         raise ValueError("no site to scrape: set refresh.sites in params.yaml")
-    dirty = versioning.sh(root, "git", "status", "--porcelain", "--untracked-files=no").stdout
-    if dirty.strip():
-        raise RuntimeError(
-            f"{root} has uncommitted changes to tracked files; commit or stash them first, "
-            f"a failed refresh resets the work tree to the last version:\n{dirty}"
-        )
+    _check_clean(root)
     previous = versioning.head(root)
     before = versioning.catalog_ids(root / DATASET)
     retry: dict[str, Any] = {"retries": cfg.retries, "retry_delay_seconds": cfg.retry_delay_s}
@@ -116,16 +136,7 @@ def refresh(
             root, f"refresh: {new_products} new products, {len(new_samples)} new samples"
         )
     except BaseException:
-        logger.error("refresh failed: restoring the previous version %s", previous)
-        raw_dvc = f"{cfg.raw}.dvc"
-        recorded = [raw_dvc] if (root / raw_dvc).exists() else []
-        # What this refresh may have touched: the raw data and the reproduced stages (all
-        # of the pipeline's data when it reproduces the whole pipeline).
-        touched = [*recorded, *cfg.targets] if cfg.targets else []
-        try:
-            versioning.restore(root, previous, *touched)
-        except versioning.VersioningError as exc:
-            logger.error("could not restore %s: %s", previous, exc)
+        _restore(root, previous, cfg.raw, list(cfg.targets))
         raise
     report.update(
         changed=True,
