@@ -8,6 +8,7 @@ dependency (core or an extra); what the default `dvc repro` imports at module le
 from __future__ import annotations
 
 import ast
+import shutil
 import subprocess
 import sys
 import tomllib
@@ -117,7 +118,6 @@ def test_the_default_pipeline_needs_only_the_core_dependencies():
 
 def yaml_stages() -> list[str]:
 
-
     stages = yaml.safe_load((ROOT / "dvc.yaml").read_text())["stages"]
     modules = {m for stage in stages.values() for m in command_modules(stage["cmd"])}
     assert modules, "dvc.yaml has no python stages"
@@ -136,12 +136,20 @@ def test_every_declared_dependency_is_installed_at_a_satisfying_version():
         )
 
 
+_pycache = shutil.ignore_patterns("__pycache__", "*.pyc")
+
+
 @pytest.mark.slow
 def test_the_wheel_holds_every_package_and_data_file(tmp_path):
+    source = tmp_path / "src"  # a copy: setuptools writes build/ beside the sources
+    for folder in ("vton", "scraper"):
+        shutil.copytree(ROOT / folder, source / folder, ignore=_pycache)
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy2(ROOT / name, source / name)
     subprocess.run(
         [
             *(sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation"),
-            *("-q", "--disable-pip-version-check", "-w", str(tmp_path), str(ROOT)),
+            *("-q", "--disable-pip-version-check", "-w", str(tmp_path), str(source)),
         ],
         check=True,
         capture_output=True,
