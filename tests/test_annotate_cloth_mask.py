@@ -15,13 +15,8 @@ import pytest
 from PIL import Image
 
 from vton.annotate.base import AnnotationRejected, Item, MissingWeights
-from vton.annotate.cloth_mask import (
-    TUNING,
-    BackgroundClothMask,
-    RembgClothMask,
-    background_mask,
-    detect_session,
-)
+from vton.annotate.cloth_mask.background import TUNING, BackgroundClothMask, background_mask
+from vton.annotate.cloth_mask.rembg import RembgClothMask, detect_session
 from vton.annotate.registry import create_annotator
 from vton.config import BackgroundMaskParams, ClothMaskParams, RembgParams
 from vton.formats.masks import read_mask

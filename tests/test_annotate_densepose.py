@@ -15,17 +15,19 @@ from matplotlib import cbook
 from skimage import data as skimage_data
 
 from vton.annotate.base import AnnotationRejected, Item, MissingWeights
-from vton.annotate.densepose import (
-    SHAPE,
+from vton.annotate.densepose.detectron2 import (
     Detectron2DensePose,
     Detectron2NotInstalled,
+    paste_box_labels,
+)
+from vton.annotate.densepose.mediapipe import (
+    SHAPE,
     MediaPipeDensePose,
     Shape,
     approximate_densepose,
     facing_away,
-    paste_box_labels,
 )
-from vton.annotate.mp import PoseResult
+from vton.annotate.mediapipe_models import PoseResult
 from vton.annotate.registry import create_annotator
 from vton.config import DensePoseParams, Detectron2Params
 from vton.formats.densepose import DensePosePart, read_densepose

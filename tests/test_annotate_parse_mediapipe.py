@@ -13,7 +13,7 @@ from matplotlib import cbook
 from skimage import data as skimage_data
 
 from vton.annotate.base import AnnotationRejected, Item
-from vton.annotate.mp import MediaPipeModels
+from vton.annotate.mediapipe_models import MediaPipeModels
 from vton.annotate.parse.mediapipe import MediaPipeParser, Tuning
 from vton.annotate.registry import create_annotator
 from vton.config import ParseParams

@@ -447,7 +447,7 @@ def test_finish_parse_maps_then_adds_the_neck():
 def test_neck_matches_the_golden_parses(golden, golden_ids):
     """Golden necks hidden as ATR (face) or LIP (background) labels come back with the
     chin from MediaPipe's face mesh."""
-    from vton.annotate.mp import MediaPipeModels
+    from vton.annotate.mediapipe_models import MediaPipeModels
     from vton.annotate.parse.neck import find_body_hints
     from vton.formats.images import read_rgb
     from vton.formats.labels import read_parse

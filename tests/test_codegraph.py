@@ -86,7 +86,9 @@ def test_the_digest_follows_bytes_and_names_not_location(tmp_path):
 
 def test_the_real_backends_import_what_they_run():
     segformer = project_modules("vton.annotate.parse.segformer")
-    assert {"vton.annotate.parse.neck", "vton.annotate.mp", "vton.records"} <= set(segformer)
+    assert {"vton.annotate.parse.neck", "vton.annotate.mediapipe_models", "vton.records"} <= set(
+        segformer
+    )
     assert "vton.annotate.parse.mediapipe" not in segformer  # other backends are not run
     assert {"torch", "transformers"} <= set(external_packages("vton.annotate.parse.segformer"))
     registry = project_modules("vton.annotate.registry")  # the registry names every backend

@@ -125,8 +125,14 @@ EDITS = {
         [("vton/annotate/parse/neck.py", "round(float(midline), 1)", "round(float(midline), 2)")],
         {"parse-segformer", "parse-schp_onnx"},
     ),
-    "mp.py model complexity": (
-        [("vton/annotate/mp.py", "complexity=1, enable_seg", "complexity=2, enable_seg")],
+    "mediapipe_models.py model complexity": (
+        [
+            (
+                "vton/annotate/mediapipe_models.py",
+                "complexity=1, enable_seg",
+                "complexity=2, enable_seg",
+            )
+        ],
         {"pose-mediapipe", "densepose-mediapipe", *PARSE_BACKENDS},
     ),
     "unrelated modules": (UNRELATED, set()),
@@ -172,7 +178,7 @@ def test_the_runner_serves_no_cache_entry_of_edited_code(tmp_path, schp):
 
     # An inline threshold of `background_mask`: not a param, yet a new fingerprint, and
     # every image is annotated again although the old entries are still in the cache.
-    edit = ("vton/annotate/cloth_mask.py", "blur * diag >= 0.3:", "blur * diag >= 0.25:")
+    edit = ("vton/annotate/cloth_mask/background.py", "blur * diag >= 0.3:", "blur * diag >= 0.25:")
     edited = copy_package(tmp_path / "edited", [edit])
     fresh = run_copy(edited, schp, photos, tmp_path / "out4", cache)["run"]
     assert fresh["annotator"] != first["annotator"]

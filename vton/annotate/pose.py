@@ -42,7 +42,7 @@ from typing import Any
 import numpy as np
 
 from vton.annotate.base import AnnotationRejected, Item, make_fingerprint, outputs_of
-from vton.annotate.mp import MpLandmark
+from vton.annotate.mediapipe_models import MpLandmark
 from vton.formats.openpose import Body25, body25_to_coco18
 from vton.records import Sample
 
@@ -212,7 +212,7 @@ class MediaPipePose:
         return make_fingerprint(self.kind, self.name, self.params, code=__name__)
 
     def load(self) -> None:
-        from vton.annotate.mp import MediaPipeModels
+        from vton.annotate.mediapipe_models import MediaPipeModels
 
         if self._models is None:
             self._models = MediaPipeModels()

@@ -26,13 +26,13 @@ BACKENDS: dict[str, dict[str, str]] = {
     },
     "densepose": {
         "reference": "vton.annotate.reference:ReferenceAnnotator",
-        "mediapipe": "vton.annotate.densepose:MediaPipeDensePose",
-        "detectron2": "vton.annotate.densepose:Detectron2DensePose",
+        "mediapipe": "vton.annotate.densepose.mediapipe:MediaPipeDensePose",
+        "detectron2": "vton.annotate.densepose.detectron2:Detectron2DensePose",
     },
     "cloth_mask": {
         "reference": "vton.annotate.reference:ReferenceAnnotator",
-        "background": "vton.annotate.cloth_mask:BackgroundClothMask",
-        "rembg": "vton.annotate.cloth_mask:RembgClothMask",
+        "background": "vton.annotate.cloth_mask.background:BackgroundClothMask",
+        "rembg": "vton.annotate.cloth_mask.rembg:RembgClothMask",
     },
     "agnostic": {
         "reference": "vton.annotate.reference:ReferenceAnnotator",

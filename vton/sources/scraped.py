@@ -27,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-from vton.annotate.mp import MpLandmark
+from vton.annotate.mediapipe_models import MpLandmark
 from vton.config import PoseParams, ScrapedSource
 from vton.formats.images import ImageRejected, Photo, fit_to, load_photo
 from vton.formats.scraped_items import ITEMS, ImageRecord, ProductRecord, read_products

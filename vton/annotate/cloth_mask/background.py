@@ -1,8 +1,8 @@
-"""Garment masks for `cloth-mask/ID.jpg`: classical segmentation of a product photo on a
-plain backdrop (`background`), or a rembg model from a local .onnx file (`rembg`).
+"""The `background` cloth-mask backend: classical segmentation of a product photo on a
+plain backdrop, without weights.
 
-`background` (no weights). The input is the garment photo (`cloth/ID.jpg`): one garment,
-laid flat or on an invisible mannequin, in front of a plain backdrop, as VITON-HD's are.
+The input is the garment photo (`cloth/ID.jpg`): one garment, laid flat or on an
+invisible mannequin, in front of a plain backdrop, as VITON-HD's are.
 
 1. Backdrop: a smooth colour model fitted to the image's border band (`border`, a fraction
    of the shorter side): per channel a quadratic in x, y (so a gentle gradient or vignette
@@ -44,36 +44,19 @@ one CPU core. Known limits:
   sharper shadow, or one that merges into a pale grey garment without a visible edge,
   stays in the mask;
 - of two separate pieces only the larger is kept.
-
-`rembg`: rembg's own mask from a local model file (`cloth_mask.rembg.model`); never a
-download. The session kind is read from the model's input/output signature: u2net, u2netp
-and other 320x320 single-mask models (rembg's `u2net_custom`), IS-Net/DIS and BEN
-1024x1024 models (`dis_custom`), and `u2net_cloth_seg` (768x768, four classes: the mask is
-the union of its upper, lower and full-body classes). One session per worker, CUDA when
-onnxruntime has it, else CPU.
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from vton.annotate.base import (
-    AnnotationRejected,
-    Item,
-    MissingWeights,
-    make_fingerprint,
-    outputs_of,
-)
-from vton.fileio import tree_digest
+from vton.annotate.base import AnnotationRejected, Item, make_fingerprint, outputs_of
+from vton.annotate.cloth_mask import MAX_AREA, MIN_AREA
+from vton.checks import check_rgb
 from vton.records import Sample
-
-_MODEL_KEY = "cloth_mask.rembg.model"
-_MODELS_URL = "https://github.com/danielgatis/rembg/releases"
 
 
 @dataclass(frozen=True)
@@ -101,8 +84,8 @@ class Tuning:
     texture_blur: float = 0.0016  # texture: |luma - luma blurred by this much|
     shadow_texture: float = 2.0  # a shadow's median texture: at most this x the backdrop's
     shadow_texture_floor: float = 0.3  # ... or this many levels
-    min_area: float = 0.02  # mask area as a share of the image
-    max_area: float = 0.95
+    min_area: float = MIN_AREA  # mask area as a share of the image
+    max_area: float = MAX_AREA
     max_border_touch: float = 0.34  # share of the border band the mask may cover
 
 
@@ -152,16 +135,6 @@ class ClothMaskResult:
         }
 
 
-def check_rgb(rgb: Any, what: str) -> np.ndarray:
-    """Raise ValueError unless `rgb` is an (H, W, 3) uint8 array."""
-    if not isinstance(rgb, np.ndarray) or rgb.ndim != 3 or rgb.shape[2] != 3:
-        got = f"{rgb.dtype} {rgb.shape}" if isinstance(rgb, np.ndarray) else type(rgb).__name__
-        raise ValueError(f"{what}: expected an (H, W, 3) uint8 RGB array, got {got}")
-    if rgb.dtype != np.uint8:
-        raise ValueError(f"{what}: expected uint8 RGB, got {rgb.dtype} {rgb.shape}")
-    return rgb
-
-
 def _band(height: int, width: int, width_px: int) -> np.ndarray:
     band = np.zeros((height, width), bool)
     band[:width_px] = band[-width_px:] = True
@@ -200,12 +173,8 @@ def fit_backdrop(rgb: np.ndarray, border: float) -> Backdrop:
             break
         coef = np.linalg.lstsq(basis[inlier], values[inlier], rcond=None)[0]
     colour = np.median(values[inlier] if inlier.any() else values, axis=0)
-    return Backdrop(
-        coef=coef,
-        noise=noise,
-        inliers=float(inlier.mean()),
-        colour=tuple(int(v) for v in np.round(colour)),
-    )
+    red, green, blue = (int(v) for v in np.round(colour))
+    return Backdrop(coef=coef, noise=noise, inliers=float(inlier.mean()), colour=(red, green, blue))
 
 
 def _disk(radius: int) -> np.ndarray:
@@ -242,22 +211,13 @@ def _medians(values: np.ndarray, labels: np.ndarray, ids: list[int]) -> np.ndarr
     return val[(starts + ends - 1) // 2]
 
 
-def background_mask(
-    rgb: np.ndarray,
-    border: float = 0.02,
-    tolerance: float = 0.0,
-    smooth: float = 0.004,
-    tuning: Tuning = TUNING,
-) -> ClothMaskResult:
-    """The garment mask of a product photo on a plain backdrop (the module docstring).
+def _pixels(fraction: float, diag: float) -> int:
+    """A size given as a fraction of the image diagonal `diag`, in whole pixels (at least 1)."""
+    return max(1, round(fraction * diag))
 
-    rgb: (H, W, 3) uint8. `border`, `tolerance` and `smooth` are
-    `cloth_mask.background.*` (0 tolerance: automatic). Raises AnnotationRejected
-    `too_small`, `no_backdrop`, `empty_mask` or `mask_fills_image`.
-    """
-    import cv2
-    from scipy import ndimage
 
+def _check_photo(rgb: np.ndarray, tuning: Tuning) -> str:
+    """The photo's size as WxH; ValueError unless (H, W, 3) uint8, `too_small` when tiny."""
     check_rgb(rgb, "background_mask")
     height, width = rgb.shape[:2]
     size = f"{width}x{height}"
@@ -265,11 +225,11 @@ def background_mask(
         raise AnnotationRejected(
             "too_small", f"the cloth image is {size}; at least {tuning.min_side} px a side"
         )
-    diag = float(np.hypot(height, width))
+    return size
 
-    def px(fraction: float) -> int:
-        return max(1, round(fraction * diag))
 
+def _plain_backdrop(rgb: np.ndarray, border: float, size: str, tuning: Tuning) -> Backdrop:
+    """Step 1: the backdrop model of the border band; `no_backdrop` when it is not plain."""
     backdrop = fit_backdrop(rgb, border)
     if backdrop.inliers < tuning.min_inliers or backdrop.noise > tuning.max_noise:
         raise AnnotationRejected(
@@ -280,9 +240,32 @@ def background_mask(
             f"{tuning.min_inliers:.0%}); the background backend needs a product photo on a "
             "plain backdrop, use cloth_mask.backend rembg for other photos",
         )
+    return backdrop
 
+
+@dataclass
+class _Measure:
+    """Step 2's measurements. image: (H, W, 3) float32 photo as measured (blurred ~1 px);
+    model: (H, W, 3) float32 backdrop model; distance: (H, W) float32 colour distance
+    between them; threshold: the tolerance used (levels); evidence: (H, W) bool garment."""
+
+    image: np.ndarray
+    model: np.ndarray
+    distance: np.ndarray
+    threshold: float
+    evidence: np.ndarray
+
+
+def _measure(
+    rgb: np.ndarray, backdrop: Backdrop, tolerance: float, diag: float, tuning: Tuning
+) -> _Measure:
+    """Step 2: the garment evidence, the colour distance from the backdrop above the
+    tolerance, half the contrast nearby and 6 % of the contrast further out."""
+    import cv2
+
+    height, width = rgb.shape[:2]
     model = backdrop.render(height, width)
-    image = rgb.astype(np.float32)
+    image: np.ndarray = rgb.astype(np.float32)
     if tuning.blur * diag >= 0.3:
         image = cv2.GaussianBlur(image, (0, 0), tuning.blur * diag)
     distance = np.linalg.norm(image - model, axis=-1)
@@ -291,73 +274,111 @@ def background_mask(
         tuning.tolerance_floor, tuning.noise_factor * backdrop.noise
     )
     local = np.maximum(
-        tuning.edge_share * cv2.dilate(distance, _disk(px(tuning.edge_radius))),
-        tuning.halo_share * cv2.dilate(distance, _disk(px(tuning.halo_radius))),
+        tuning.edge_share * cv2.dilate(distance, _disk(_pixels(tuning.edge_radius, diag))),
+        tuning.halo_share * cv2.dilate(distance, _disk(_pixels(tuning.halo_radius, diag))),
     )
     evidence = distance > np.maximum(local, threshold)
-    # The half-contrast rule can cut a 1-2 px pale stripe out of a small image; the closing
-    # always bridges that.
-    radius = max(px(smooth), px(tuning.edge_radius) + 1)
-    mask = _shape(evidence, radius)
+    return _Measure(image, model, distance, threshold, evidence)
+
+
+@dataclass
+class _ShadowParts:
+    """Shadow candidates of a mask. colour: (H, W) bool pixels of shadow colour (darker
+    backdrop colour) inside the mask; labels: (H, W) int connected parts of the soft-edged
+    ones (1..count); candidates: the parts that touch the outside and are small enough."""
+
+    colour: np.ndarray
+    labels: np.ndarray
+    count: int
+    candidates: list
+
+
+def _shadow_parts(
+    m: _Measure, mask: np.ndarray, luma: np.ndarray, backdrop: Backdrop, diag: float, tuning: Tuning
+) -> _ShadowParts:
+    """Backdrop-coloured, darker, soft-edged parts of `mask` reachable from outside it, at
+    most `shadow_max_part` of the mask each."""
+    import cv2
+    from scipy import ndimage
+
+    image, model = m.image, m.model
+    scale = np.maximum((model * model).sum(-1), 1.0)
+    gain = (image * model).sum(-1) / scale
+    chroma = np.linalg.norm(image - gain[..., None] * model, axis=-1)
+    smooth_luma = cv2.GaussianBlur(luma, (0, 0), max(0.8, tuning.gradient_blur * diag))
+    gradient = (
+        np.hypot(
+            cv2.Sobel(smooth_luma, cv2.CV_32F, 1, 0, ksize=3),
+            cv2.Sobel(smooth_luma, cv2.CV_32F, 0, 1, ksize=3),
+        )
+        / 8.0
+    )
+    shadow_colour = (
+        mask
+        & (gain < 1.0)
+        & (gain > tuning.shadow_min_gain)
+        & (chroma < max(tuning.shadow_chroma, tuning.noise_factor * backdrop.noise))
+    )
+    shadowish = shadow_colour & (
+        gradient < tuning.shadow_softness * np.maximum(m.distance, m.threshold)
+    )
+    outside = cv2.dilate((~mask).astype(np.uint8), _disk(1)) > 0
+    labels, count = ndimage.label(shadowish)
+    if not count:
+        return _ShadowParts(shadow_colour, labels, count, [])
+    sizes = np.bincount(labels.ravel(), minlength=count + 1)
+    touching = np.unique(labels[shadowish & outside])
     first_area = int(mask.sum())
+    keep = [i for i in touching if i and sizes[i] <= tuning.shadow_max_part * first_area]
+    return _ShadowParts(shadow_colour, labels, count, keep)
 
-    # Shadows: backdrop-coloured, darker, soft-edged parts reachable from outside the mask.
-    shadow = 0.0
-    if first_area:
-        scale = np.maximum((model * model).sum(-1), 1.0)
-        gain = (image * model).sum(-1) / scale
-        chroma = np.linalg.norm(image - gain[..., None] * model, axis=-1)
-        luma = image.mean(-1)
-        smooth_luma = cv2.GaussianBlur(luma, (0, 0), max(0.8, tuning.gradient_blur * diag))
-        gradient = (
-            np.hypot(
-                cv2.Sobel(smooth_luma, cv2.CV_32F, 1, 0, ksize=3),
-                cv2.Sobel(smooth_luma, cv2.CV_32F, 0, 1, ksize=3),
-            )
-            / 8.0
-        )
-        shadow_colour = (
-            mask
-            & (gain < 1.0)
-            & (gain > tuning.shadow_min_gain)
-            & (chroma < max(tuning.shadow_chroma, tuning.noise_factor * backdrop.noise))
-        )
-        shadowish = shadow_colour & (
-            gradient < tuning.shadow_softness * np.maximum(distance, threshold)
-        )
-        outside = cv2.dilate((~mask).astype(np.uint8), _disk(1)) > 0
-        labels, count = ndimage.label(shadowish)
-        if count:
-            sizes = np.bincount(labels.ravel(), minlength=count + 1)
-            touching = np.unique(labels[shadowish & outside])
-            keep = [i for i in touching if i and sizes[i] <= tuning.shadow_max_part * first_area]
-            if keep:
-                # Fabric (a ribbed white collar) has texture; a shadow is as smooth as the
-                # backdrop it darkens.
-                plain = np.abs(luma - cv2.GaussianBlur(luma, (0, 0), px(tuning.texture_blur)))
-                backdrop_texture = float(np.median(plain[~mask])) if (~mask).any() else 0.0
-                limit = max(
-                    tuning.shadow_texture * backdrop_texture,
-                    tuning.shadow_texture_floor,
-                )
-                keep = [
-                    i
-                    for i, t in zip(keep, _medians(plain, labels, keep), strict=True)
-                    if t <= limit
-                ]
-            if keep:
-                chosen = np.zeros(count + 1, bool)
-                chosen[keep] = True
-                peeled = chosen[labels]
-                # The shadow's rim against the garment fails the softness test (the
-                # garment's edge is steep there): grow the peeled parts over it.
-                coloured = shadow_colour & ~peeled
-                for _ in range(px(tuning.shadow_rim)):
-                    grown = cv2.dilate(peeled.astype(np.uint8), _disk(1)) > 0
-                    peeled |= grown & coloured
-                mask = _shape(evidence & ~peeled, radius)
-                shadow = float(peeled.sum()) / first_area
 
+def _smooth_parts(
+    luma: np.ndarray, parts: _ShadowParts, mask: np.ndarray, diag: float, tuning: Tuning
+) -> list:
+    """The candidates as smooth as the backdrop: fabric (a ribbed white collar) has
+    texture, a shadow is as smooth as the backdrop it darkens."""
+    import cv2
+
+    plain = np.abs(luma - cv2.GaussianBlur(luma, (0, 0), _pixels(tuning.texture_blur, diag)))
+    backdrop_texture = float(np.median(plain[~mask])) if (~mask).any() else 0.0
+    limit = max(tuning.shadow_texture * backdrop_texture, tuning.shadow_texture_floor)
+    keep = parts.candidates
+    return [i for i, t in zip(keep, _medians(plain, parts.labels, keep), strict=True) if t <= limit]
+
+
+def _peel_shadows(
+    m: _Measure, mask: np.ndarray, backdrop: Backdrop, radius: int, diag: float, tuning: Tuning
+) -> tuple[np.ndarray, float]:
+    """Step 4: `mask` without its cast shadows, and the share of it peeled off."""
+    import cv2
+
+    first_area = int(mask.sum())
+    if not first_area:
+        return mask, 0.0
+    luma = m.image.mean(-1)
+    parts = _shadow_parts(m, mask, luma, backdrop, diag, tuning)
+    keep = _smooth_parts(luma, parts, mask, diag, tuning) if parts.candidates else []
+    if not keep:
+        return mask, 0.0
+    chosen = np.zeros(parts.count + 1, bool)
+    chosen[keep] = True
+    peeled = chosen[parts.labels]
+    # The shadow's rim against the garment fails the softness test (the garment's edge is
+    # steep there): grow the peeled parts over it.
+    coloured = parts.colour & ~peeled
+    for _ in range(_pixels(tuning.shadow_rim, diag)):
+        grown = cv2.dilate(peeled.astype(np.uint8), _disk(1)) > 0
+        peeled |= grown & coloured
+    return _shape(m.evidence & ~peeled, radius), float(peeled.sum()) / first_area
+
+
+def _check_mask(
+    mask: np.ndarray, backdrop: Backdrop, border: float, size: str, tuning: Tuning
+) -> float:
+    """The share of the border band under `mask`; `empty_mask`, `mask_fills_image` or
+    `no_backdrop` when the mask is too small, too large or runs into the border."""
+    height, width = mask.shape
     area = float(mask.mean())
     band = _band(height, width, max(2, round(border * min(height, width))))
     touches = float(mask[band].mean())
@@ -381,8 +402,34 @@ def background_mask(
             f"{tuning.max_border_touch:.0%}): the photo is not one garment on a plain "
             "backdrop",
         )
+    return touches
+
+
+def background_mask(
+    rgb: np.ndarray,
+    border: float = 0.02,
+    tolerance: float = 0.0,
+    smooth: float = 0.004,
+    tuning: Tuning = TUNING,
+) -> ClothMaskResult:
+    """The garment mask of a product photo on a plain backdrop (the module docstring).
+
+    rgb: (H, W, 3) uint8. `border`, `tolerance` and `smooth` are
+    `cloth_mask.background.*` (0 tolerance: automatic). Raises AnnotationRejected
+    `too_small`, `no_backdrop`, `empty_mask` or `mask_fills_image`.
+    """
+    size = _check_photo(rgb, tuning)
+    height, width = rgb.shape[:2]
+    diag = float(np.hypot(height, width))
+    backdrop = _plain_backdrop(rgb, border, size, tuning)
+    m = _measure(rgb, backdrop, tolerance, diag, tuning)
+    # Step 3. The half-contrast rule can cut a 1-2 px pale stripe out of a small image; the
+    # closing always bridges that.
+    radius = max(_pixels(smooth, diag), _pixels(tuning.edge_radius, diag) + 1)
+    mask, shadow = _peel_shadows(m, _shape(m.evidence, radius), backdrop, radius, diag, tuning)
+    touches = _check_mask(mask, backdrop, border, size, tuning)
     return ClothMaskResult(
-        mask=mask, backdrop=backdrop, tolerance=threshold, shadow=shadow, touches_border=touches
+        mask=mask, backdrop=backdrop, tolerance=m.threshold, shadow=shadow, touches_border=touches
     )
 
 
@@ -434,185 +481,4 @@ class BackgroundClothMask:
             split=item.split,
             cloth_mask=result.mask,
             provenance=result.provenance(),
-        )
-
-
-# --- rembg ---------------------------------------------------------------------------------
-
-SESSIONS = ("u2net_custom", "dis_custom", "u2net_cloth_seg")
-"""The rembg session kinds this backend can drive from a local model file."""
-
-_SIZE_SESSION = {320: "u2net_custom", 1024: "dis_custom", 768: "u2net_cloth_seg"}
-
-
-def _dims(value_info: Any) -> list[int | None]:
-    return [
-        d.dim_value if d.HasField("dim_value") else None
-        for d in value_info.type.tensor_type.shape.dim
-    ]
-
-
-def detect_session(path: str | Path) -> str:
-    """The rembg session kind for an .onnx file, from its signature or else its name.
-
-    A fixed input of 320 (u2net, u2netp, silueta) -> `u2net_custom`; 1024 (IS-Net, BEN)
-    -> `dis_custom`; a 4-channel output (768 input) -> `u2net_cloth_seg`. With dynamic
-    sizes the file name decides (`cloth`, `isnet`/`dis`/`ben`, else u2net). Raises
-    MissingWeights for a model none of these sessions can feed.
-    """
-    import onnx
-
-    path = Path(path)
-    try:
-        graph = onnx.load(str(path), load_external_data=False).graph
-    except Exception as exc:  # onnx raises its own DecodeError and friends
-        raise MissingWeights(
-            f"{_MODEL_KEY} = {str(path)!r} is not a readable ONNX model ({exc}); point it at "
-            f"one of rembg's .onnx files ({_MODELS_URL})"
-        ) from exc
-    initializers = {init.name for init in graph.initializer}
-    inputs = [i for i in graph.input if i.name not in initializers]
-    if not inputs or not graph.output:
-        raise MissingWeights(f"{_MODEL_KEY} = {str(path)!r}: the ONNX graph has no input/output")
-    in_dims = _dims(inputs[0])
-    out_dims = _dims(graph.output[0])
-    channels = out_dims[1] if len(out_dims) == 4 else None
-    side = in_dims[2] if len(in_dims) == 4 and in_dims[2] == in_dims[3] else None
-    if channels == 4:
-        return "u2net_cloth_seg"
-    if channels not in (None, 1):
-        raise MissingWeights(
-            f"{_MODEL_KEY} = {str(path)!r}: its first output has {channels} channels; "
-            "supported are single-mask models (1) and u2net_cloth_seg (4)"
-        )
-    if side is not None:
-        if side in _SIZE_SESSION and _SIZE_SESSION[side] != "u2net_cloth_seg":
-            return _SIZE_SESSION[side]
-        raise MissingWeights(
-            f"{_MODEL_KEY} = {str(path)!r}: input {in_dims}; rembg's custom sessions feed "
-            "320x320 (u2net, u2netp) or 1024x1024 (IS-Net, BEN) single-mask models"
-        )
-    stem = path.stem.lower()
-    if "cloth" in stem:
-        return "u2net_cloth_seg"
-    if re.search(r"isnet|dis|ben", stem):
-        return "dis_custom"
-    return "u2net_custom"
-
-
-class RembgClothMask:
-    """Garment masks from a rembg model in a local .onnx file (`cloth_mask.rembg.model`).
-
-    `post_process` applies rembg's mask post-processing (opening + blur); the mask is the
-    model's output at >= 50 %. Raises MissingWeights when the key is empty or the file
-    is missing.
-    """
-
-    name = "rembg"
-
-    def __init__(self, kind: str = "cloth_mask", section: Any = None):
-        self.kind = kind
-        self.outputs = outputs_of(self, kind, "cloth_mask")
-        params = getattr(section, "rembg", None)
-        model = str(getattr(params, "model", "") or "")
-        self.post_process = bool(getattr(params, "post_process", True))
-        if not model:
-            raise MissingWeights(
-                f"cloth_mask.backend is rembg but {_MODEL_KEY} is empty in params.yaml; set "
-                f"it to a local rembg model (u2net.onnx, u2netp.onnx, isnet-general-use.onnx "
-                f"or u2net_cloth_seg.onnx from {_MODELS_URL}), or set cloth_mask.backend to "
-                "background"
-            )
-        path = Path(model).expanduser()
-        if not path.is_file():
-            raise MissingWeights(
-                f"{_MODEL_KEY} = {model!r}: {path} is not a file; download the model "
-                f"({_MODELS_URL}) and fix params.yaml"
-            )
-        self.model = path
-        self.session_kind: str | None = None
-        self._session = None
-        self._digest: str | None = None
-
-    def fingerprint(self) -> str:
-        if self._digest is None:
-            self._digest = tree_digest(self.model)
-        return make_fingerprint(
-            self.kind,
-            self.name,
-            {"weights": self._digest, "post_process": self.post_process},
-            code=__name__,
-        )
-
-    def load(self) -> None:
-        """Open one rembg session on the model (CUDA when onnxruntime has it, else CPU)."""
-        if self._session is not None:
-            return
-        import onnxruntime as ort
-        from rembg import new_session
-        from rembg.sessions.u2net_cloth_seg import Unet2ClothSession
-
-        kind = detect_session(self.model)
-        providers = ["CPUExecutionProvider"]
-        if "CUDAExecutionProvider" in ort.get_available_providers():
-            providers.insert(0, "CUDAExecutionProvider")
-        path = str(self.model.resolve())
-        if kind == "u2net_cloth_seg":
-            # rembg has no custom session for it: its class downloads to a fixed place, so
-            # a subclass hands it the local file instead.
-            class LocalClothSeg(Unet2ClothSession):
-                @classmethod
-                def download_models(cls, *args: Any, **kwargs: Any) -> str:
-                    return path
-
-            self._session = LocalClothSeg(kind, ort.SessionOptions(), providers=providers)
-        else:
-            self._session = new_session(kind, model_path=path, providers=providers)
-        self.session_kind = kind
-
-    def annotate(self, item: Item) -> Sample:
-        """The garment mask of `item.rgb`. Rejects `empty_mask` / `mask_fills_image`."""
-        from PIL import Image
-        from rembg import remove
-
-        rgb = check_rgb(item.rgb, item.id)
-        self.load()
-        height, width = rgb.shape[:2]
-        with np.errstate(invalid="ignore", divide="ignore"):  # a flat output divides 0 by 0
-            out = remove(
-                Image.fromarray(rgb),
-                session=self._session,
-                only_mask=True,
-                post_process_mask=self.post_process,
-            )
-        grey = np.asarray(out.convert("L") if hasattr(out, "convert") else out)
-        if grey.shape[0] == 3 * height and self.session_kind == "u2net_cloth_seg":
-            # upper, lower and full-body class masks, stacked vertically by rembg
-            grey = grey.reshape(3, height, width).max(axis=0)
-        if grey.shape != (height, width):
-            raise RuntimeError(
-                f"{item.id}: rembg returned a {grey.shape} mask for a {width}x{height} image"
-            )
-        mask = grey >= 128
-        area = float(mask.mean())
-        if area < TUNING.min_area:
-            raise AnnotationRejected(
-                "empty_mask",
-                f"rembg ({self.model.name}) found no garment in {item.id}: mask covers "
-                f"{area:.2%} of the image",
-            )
-        if area > TUNING.max_area:
-            raise AnnotationRejected(
-                "mask_fills_image",
-                f"rembg ({self.model.name}) marked {area:.0%} of {item.id} as garment",
-            )
-        return Sample(
-            id=item.id,
-            split=item.split,
-            cloth_mask=mask,
-            provenance={
-                "session": self.session_kind,
-                "model": self.model.name,
-                "area": round(area, 4),
-            },
         )

@@ -16,7 +16,13 @@ from typing import Any
 
 import numpy as np
 
-from vton.annotate.base import AnnotationRejected, Item, MissingWeights, make_fingerprint, outputs_of
+from vton.annotate.base import (
+    AnnotationRejected,
+    Item,
+    MissingWeights,
+    make_fingerprint,
+    outputs_of,
+)
 from vton.annotate.cloth_mask import MAX_AREA, MIN_AREA
 from vton.checks import check_rgb
 from vton.fileio import tree_digest
@@ -117,7 +123,7 @@ class RembgClothMask:
             )
         self.model = path
         self.session_kind: str | None = None
-        self._session = None
+        self._session: Any = None
         self._digest: str | None = None
 
     def fingerprint(self) -> str:

@@ -47,7 +47,7 @@ import cv2
 import numpy as np
 
 from vton.annotate.base import AnnotationRejected, Item, make_fingerprint, outputs_of
-from vton.annotate.mp import MpLandmark
+from vton.annotate.mediapipe_models import MpLandmark
 from vton.formats.labels import VitonLabel as V
 from vton.records import Sample
 
@@ -149,7 +149,7 @@ class MediaPipeParser:
         """Create the MediaPipe pose, face mesh and hand models (they ship in the wheel)."""
         if self._models is not None:
             return
-        from vton.annotate.mp import MediaPipeModels
+        from vton.annotate.mediapipe_models import MediaPipeModels
 
         models = MediaPipeModels()
         blank = np.zeros((64, 64, 3), np.uint8)  # builds each graph now, not mid-run

@@ -24,11 +24,11 @@ import cv2
 import numpy as np
 
 from vton.annotate.base import AnnotationRejected
-from vton.annotate.mp import MpLandmark
+from vton.annotate.mediapipe_models import MpLandmark
 from vton.formats.labels import LABEL_SETS, VitonLabel, to_viton
 
 if TYPE_CHECKING:
-    from vton.annotate.mp import MediaPipeModels
+    from vton.annotate.mediapipe_models import MediaPipeModels
 
 V = VitonLabel
 

@@ -192,7 +192,7 @@ class SchpOnnxParser:
     def load(self) -> None:
         """Open the ONNX session (CUDA when onnxruntime has it, else CPU) and check its input."""
         if self.landmarks and self._mp is None:
-            from vton.annotate.mp import MediaPipeModels
+            from vton.annotate.mediapipe_models import MediaPipeModels
 
             self._mp = MediaPipeModels()
         if self._session is not None:

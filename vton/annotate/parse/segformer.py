@@ -97,7 +97,7 @@ class SegformerParser:
     def load(self) -> None:
         """Import transformers, load model and processor, pick the device (CUDA if any)."""
         if self.landmarks and self._mp is None:
-            from vton.annotate.mp import MediaPipeModels
+            from vton.annotate.mediapipe_models import MediaPipeModels
 
             self._mp = MediaPipeModels()
         if self._model is not None:
