@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 from stages.common import params_or_exit, stage_args
+from vton.curves import write_curves
 from vton.train import train_gmm
 
 
@@ -19,6 +20,10 @@ def main() -> None:
         ("--out", {"type": Path, "required": True, "help": "model directory to write"}),
         ("--checkpoints", {"type": Path, "help": "resume state (kept outside DVC outputs)"}),
         ("--live", {"type": Path, "required": True, "help": "DVCLive metrics and plots"}),
+        (
+            "--curves",
+            {"type": Path, "help": "training curves PNG (an image plot that shows offline)"},
+        ),
         ("--samples", {"type": Path, "help": "preview grids every train.gmm.sample_every"}),
     )
     params = params_or_exit(args.params)
@@ -33,6 +38,8 @@ def main() -> None:
         )
     except (FileNotFoundError, ValueError, RuntimeError) as exc:
         sys.exit(f"error: train_gmm failed: {exc}")
+    if args.curves is not None:
+        write_curves(args.live, args.curves, title="train_gmm")
     print(
         f"train_gmm: step {summary['step']}, loss {summary.get('train_loss', float('nan')):.4f}, "
         f"{summary['samples_per_s']} samples/s -> {args.out}"

@@ -18,6 +18,8 @@ from pathlib import Path
 from typing import Any
 
 _BLOCK = 1 << 20
+_UMASK = os.umask(0o022)
+os.umask(_UMASK)  # read once: files get the mode a plain open() would give them
 
 
 @contextlib.contextmanager
@@ -27,6 +29,7 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.fchmod(fd, 0o666 & ~_UMASK)  # mkstemp's 0600 would make outputs private
     os.close(fd)
     tmp = Path(name)
     try:
