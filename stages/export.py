@@ -19,7 +19,11 @@ def main() -> None:
     params = params_or_exit(args.params)
     try:
         summary = export(
-            args.dataset, args.out, flavor=params.export.flavor, category=params.export.category
+            args.dataset,
+            args.out,
+            flavor=params.export.flavor,
+            category=params.export.category,
+            size=params.export.size,
         )
     except (ExportError, FileNotFoundError, ValueError) as exc:
         sys.exit(f"error: {exc}")
@@ -27,7 +31,7 @@ def main() -> None:
     print(
         f"export: {summary['samples']} samples as {summary['flavor']} in {args.out} "
         f"({summary['linked']} linked, {summary['copied']} copied, "
-        f"{summary['converted']} converted)"
+        f"{summary['converted']} converted) at {summary['width']}x{summary['height']}"
     )
 
 

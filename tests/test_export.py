@@ -2,9 +2,11 @@
 
 What a round trip keeps, flavour by flavour:
 
-- hr-viton: everything, byte for byte (it is our layout).
-- viton-hd: the six kinds the original loader reads, byte for byte; DensePose and the
-  agnostic kinds have no folder there and are left out.
+- hr-viton at `size: dataset`: everything, byte for byte (it is our layout).
+- viton-hd at `size: dataset`: the six kinds the original loader reads, byte for byte;
+  DensePose and the agnostic kinds have no folder there and are left out.
+- hr-viton and viton-hd at `size: peer` (the default): 1024x768, what HR-VITON's test loader
+  and StableVITON's loader open item by item (their checks restated below).
 - dresscode: photos byte for byte; parse ids after mapping, except the four VITON-HD labels
   DressCode has no id for (neck -> face, coat -> upper clothes, glove -> arm, socks -> leg);
   the 18 COCO-18 keypoints (mid-hip comes back as the mean of the hips, the feet missing);
@@ -81,7 +83,7 @@ def _files(root):
 
 def test_hr_viton_round_trip_is_byte_identical(dataset, tmp_path):
     out = tmp_path / "hr"
-    summary = export(dataset, out, "hr-viton", progress=False)
+    summary = export(dataset, out, "hr-viton", progress=False, size="dataset")
     assert summary["samples"] == 6 and summary["kinds_left_out"] == ""
     assert summary["linked"] + summary["copied"] == summary["files"] > 0
     assert detect_flavor(out) == "hr-viton"
@@ -108,7 +110,7 @@ def test_hr_viton_round_trip_is_byte_identical(dataset, tmp_path):
 
 def test_files_are_hard_links_on_one_filesystem(dataset, tmp_path):
     out = tmp_path / "hr"
-    summary = export(dataset, out, "hr-viton", progress=False)
+    summary = export(dataset, out, "hr-viton", progress=False, size="dataset")
     assert summary["copied"] == 0
     sid = Layout(dataset).ids("train")[0]
     src, dst = Layout(dataset).path("train", "parse", sid), Layout(out).path("train", "parse", sid)
@@ -117,7 +119,7 @@ def test_files_are_hard_links_on_one_filesystem(dataset, tmp_path):
 
 def test_viton_hd_round_trip_keeps_the_six_kinds_it_reads(dataset, tmp_path):
     out = tmp_path / "vh"
-    summary = export(dataset, out, "viton-hd", progress=False)
+    summary = export(dataset, out, "viton-hd", progress=False, size="dataset")
     assert summary["kinds_left_out"] == "densepose"
     assert sorted(p.name for p in (out / "train").iterdir()) == sorted(VITON_HD_FOLDERS.values())
     assert {"image-parse", "openpose-json", "openpose-img"} <= set(VITON_HD_FOLDERS.values())
@@ -248,7 +250,7 @@ def test_export_replaces_out_whole_and_a_failed_export_keeps_the_old_one(dataset
     out = tmp_path / "out"
     export(dataset, out, "dresscode", progress=False)
     (out / "stale.txt").write_text("from an earlier run")
-    export(dataset, out, "viton-hd", progress=False)
+    export(dataset, out, "viton-hd", progress=False, size="dataset")
     assert not (out / "stale.txt").exists() and (out / "train" / "image-parse").is_dir()
     before = _files(out)
     clash = tmp_path / "clash"  # two ids that become one DressCode id
@@ -273,6 +275,8 @@ def test_export_errors_name_the_problem(dataset, tmp_path):
         export(dataset, tmp_path / "out", "viton", progress=False)
     with pytest.raises(ValueError, match="outside the dataset"):
         export(dataset, dataset / "export", "hr-viton", progress=False)
+    with pytest.raises(ValueError, match=r"export\.size must be one of peer, dataset"):
+        export(dataset, tmp_path / "out", "hr-viton", progress=False, size="1024")
 
 
 def test_cli_export(dataset, tmp_path):

@@ -233,6 +233,9 @@ class ExportParams:
 
     flavor: Literal["hr-viton", "viton-hd", "dresscode"] = "hr-viton"
     category: Literal["upper_body", "lower_body", "dresses"] = "upper_body"  # dresscode only
+    # peer: the size the flavour's loader reads (hr-viton, viton-hd: 1024x768; dresscode: the
+    # dataset's own); dataset: the dataset's own size, files linked as they are
+    size: Literal["peer", "dataset"] = "peer"
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,17 @@ train list (DressCode has none), and
 DensePose UV (`_5_uv.npz`: our DensePose kind holds part ids only, so none is written and
 the loaders' `dense_uv` output is unavailable).
 
+Sizes (`export.size`): HR-VITON's test loader (`CPDatasetTest.get_agnostic`) draws its arm
+masks on a fixed 768x1024 canvas and pastes them onto the full-size photo, so a `hr-viton`
+export at any other size fails item by item; the original VITON-HD loader is fixed at
+1024x768 as well. With `size: peer` (the default) these two flavours are written at 1024x768
+(`PEER_SIZE`), every kind resampled as the `vitonhd` source does (photos with Lanczos, label
+ids, masks and DensePose by nearest neighbour, keypoints scaled, skeletons redrawn); a
+dataset of another aspect ratio is refused. `size: dataset` keeps the dataset's own size,
+files linked as they are: StableVITON, IDM-VTON and CatVTON resize on load. DressCode's
+loaders resize on load too, so `dresscode` keeps the dataset's size either way. Every export
+writes a `README.md` at its root saying which flavour and size it holds and why.
+
 Only the published samples are exported (`Layout.published_ids`): those the catalog marks
 excluded are left out, files and all; the pairs files list the published ones already.
 
@@ -43,7 +54,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from vton.fileio import link_or_copy
+from vton.fileio import atomic_write_text, link_or_copy
 from vton.formats import densepose, labels, masks, openpose
 from vton.formats.images import image_size, write_jpeg
 from vton.layout import (
@@ -58,6 +69,12 @@ from vton.layout import (
     write_dresscode_pairs,
     write_ids_map,
 )
+from vton.sources.vitonhd import load_resampled
+from vton.writer import write_kinds
+
+SIZES = ("peer", "dataset")
+PEER_SIZE = {"hr-viton": (1024, 768), "viton-hd": (1024, 768)}
+"""(height, width) of the flavours whose loaders read one size only (see above)."""
 
 
 class ExportError(RuntimeError):
@@ -70,16 +87,20 @@ def export(
     flavor: str = "hr-viton",
     category: str = "upper_body",
     progress: bool = True,
+    size: str = "peer",
 ) -> dict:
     """Write the dataset at `dataset` (our layout) to `out` in `flavor`; returns flat metrics.
 
-    `category` names the DressCode category folder (`dresscode` only). Replaces `out`.
+    `category` names the DressCode category folder (`dresscode` only); `size` is `peer` (the
+    size the flavour's loader reads, `PEER_SIZE`) or `dataset` (its own). Replaces `out`.
     """
     dataset, out = Path(dataset), Path(out)
     if flavor not in FLAVORS:
         raise ValueError(f"flavor must be one of {', '.join(FLAVORS)}, got {flavor!r}")
     if category not in DRESSCODE_CATEGORIES:
         raise ValueError(f"category must be one of {DRESSCODE_CATEGORIES}, got {category!r}")
+    if size not in SIZES:
+        raise ValueError(f"export.size must be one of {', '.join(SIZES)}, got {size!r}")
     source = Layout(dataset)
     if not source.splits_present():
         raise FileNotFoundError(
@@ -94,7 +115,10 @@ def export(
         if flavor == "dresscode":
             left_out = _export_dresscode(source, DressCodeLayout(tmp), category, counts, progress)
         else:
-            left_out = _export_viton(source, Layout(tmp, flavor=flavor), counts, progress)
+            target_size = PEER_SIZE.get(flavor) if size == "peer" else None
+            target = Layout(tmp, flavor=flavor)
+            left_out = _export_viton(source, target, target_size, counts, progress)
+        atomic_write_text(tmp / "README.md", export_readme(flavor, category, size, counts))
     seconds = time.perf_counter() - start
     summary: dict = {"flavor": flavor}
     if flavor == "dresscode":
@@ -109,6 +133,9 @@ def export(
             "linked": counts["linked"],
             "copied": counts["copied"],
             "converted": counts["converted"],
+            "resampled": counts["resampled"],
+            "height": counts["height"],
+            "width": counts["width"],
             "kinds_left_out": ",".join(sorted(left_out)),
             "seconds": round(seconds, 3),
         }
@@ -156,9 +183,15 @@ def _put(src: Path, dst: Path, counts: Counter) -> None:
     counts["linked" if link_or_copy(src, dst) else "copied"] += 1
 
 
-def _export_viton(source: Layout, target: Layout, counts: Counter, progress: bool) -> set[str]:
-    """Every file of the kinds `target`'s flavour has, by link or copy; returns the kinds
-    left out."""
+def _export_viton(
+    source: Layout,
+    target: Layout,
+    size: tuple[int, int] | None,
+    counts: Counter,
+    progress: bool,
+) -> set[str]:
+    """Every file of the kinds `target`'s flavour has, by link or copy, or resampled where
+    the sample is not at `size` (None: any size); returns the kinds left out."""
     left_out: set[str] = set()
     for split in source.splits_present():
         present = source.kinds_present(split)
@@ -168,10 +201,7 @@ def _export_viton(source: Layout, target: Layout, counts: Counter, progress: boo
         for kind_name in kinds:  # folders exist even when empty, as in the source
             target.folder(split, kind_name).mkdir(parents=True, exist_ok=True)
         for sid in tqdm(ids, desc=f"export {target.flavor} {split}", disable=not progress):
-            for kind_name in kinds:
-                path = source.path(split, kind_name, sid)
-                if path.exists():
-                    _put(path, target.path(split, kind_name, sid), counts)
+            _export_sample(source, target, split, sid, kinds, size, counts)
             counts["samples"] += 1
             counts[split] += 1
         for unpaired in (False, True):
@@ -184,6 +214,39 @@ def _export_viton(source: Layout, target: Layout, counts: Counter, progress: boo
             if pairs.exists():
                 _put(pairs, target.pairs_path(split, unpaired), counts)
     return left_out
+
+
+def _export_sample(
+    source: Layout,
+    target: Layout,
+    split: str,
+    sid: str,
+    kinds: list[str],
+    size: tuple[int, int] | None,
+    counts: Counter,
+) -> None:
+    """One sample's files: linked when it is at `size` already, else resampled to it."""
+    own = image_size(source.path(split, "image", sid))
+    height, width = size or own
+    counts["height"], counts["width"] = height, width
+    if (height, width) == own:
+        for kind_name in kinds:
+            path = source.path(split, kind_name, sid)
+            if path.exists():
+                _put(path, target.path(split, kind_name, sid), counts)
+        return
+    reuse = [k for k in kinds if k not in ("image", "cloth", "pose_img")]
+    try:
+        sample = load_resampled(source, split, sid, reuse, height, width)
+    except ValueError as exc:
+        raise ExportError(
+            f"{split}/{sid}: {exc}; {target.flavor}'s loader reads {height}x{width} (height x "
+            "width) only: "
+            "give the dataset a 3:4 size (base.height, base.width) or set export.size: dataset"
+        ) from exc
+    written = write_kinds(sample, lambda k: target.path(split, k, sid), height, width, kinds)
+    counts["converted"] += len(written)
+    counts["resampled"] += 1
 
 
 def _export_dresscode(
@@ -247,6 +310,7 @@ def _dresscode_sample(
 
     image = source.path(split, "image", sid)
     height, width = image_size(image)
+    counts["height"], counts["width"] = height, width
     _put(image, target.path(category, "image", dc), counts)
     if cloth := src("cloth"):
         _put(cloth, target.path(category, "cloth", dc), counts)
@@ -272,3 +336,63 @@ def _midline(body) -> float | None:
         if body[point, 2] > 0:
             return float(body[point, 0])
     return None
+
+
+LOADERS = {
+    "hr-viton": "HR-VITON (`cp_dataset.py`, `cp_dataset_test.py`), StableVITON, IDM-VTON, CatVTON",
+    "viton-hd": "the original VITON-HD loader (`datasets.py`)",
+    "dresscode": "the DressCode loaders (`data/dataset.py` of the DressCode release)",
+}
+WHY_SIZE = {
+    ("hr-viton", "peer"): "HR-VITON's test loader draws its arm masks on a fixed 768x1024 "
+    "canvas and pastes them onto the photo, so it reads 1024x768 (height x width) only; "
+    "StableVITON, IDM-VTON and CatVTON read it too and resize on load",
+    ("viton-hd", "peer"): "the original VITON-HD loader is fixed at 1024x768 (height x width)",
+    ("hr-viton", "dataset"): "`export.size: dataset` keeps the dataset's own size: StableVITON, "
+    "IDM-VTON and CatVTON resize on load; HR-VITON's test loader needs 1024x768 "
+    "(`export.size: peer`)",
+    ("viton-hd", "dataset"): "`export.size: dataset` keeps the dataset's own size; the original "
+    "VITON-HD loader needs 1024x768 (`export.size: peer`)",
+}
+
+
+def export_readme(flavor: str, category: str, size: str, counts: Counter) -> str:
+    """The README.md an export carries: flavour, size and why, folders, pairs, how to load."""
+    height, width = counts["height"], counts["width"]
+    why = WHY_SIZE.get(
+        (flavor, size), "DressCode's loaders resize on load, so the dataset's own size is kept"
+    )
+    if flavor == "dresscode":
+        folders = (
+            f"- `{category}/images/` (ID_0.jpg person, ID_1.jpg garment), `keypoints/`, "
+            "`label_maps/`, `dense/`, `masks/`, `skeletons/`\n"
+            f"- `{category}/train_pairs.txt`, `{category}/test_pairs_paired.txt`, "
+            f"`{category}/test_pairs_unpaired.txt` and the same at the root; `vton_ids.csv` "
+            "maps DressCode ids back to ours\n"
+        )
+        load = "Point the loader's `dataroot` at this folder and its category at "
+        load += f"`{category}`."
+    else:
+        layout = Layout(Path("."), flavor=flavor)
+        names = ", ".join(f"`{layout.kind_of(k).folder}/`" for k in layout.kind_names)
+        folders = (
+            f"- `train/` and `test/`, each with {names}\n"
+            "- `train_pairs.txt` (paired), `test_pairs.txt` (unpaired: the loaders take the "
+            "paired garment from the person's own file name, as in the VITON-HD release) and "
+            "`test_pairs_unpaired.txt`\n"
+        )
+        load = "Point the loader's `dataroot` (StableVITON: `data_root_dir`) at this folder, "
+        load += "with `datamode` test or train and `data_list` test_pairs.txt."
+    return (
+        f"# A vton export for {flavor}\n\n"
+        f"Written by `vton export` (stage `export`) for {LOADERS[flavor]}.\n\n"
+        f"- Samples: {counts['samples']} ({counts['train']} train, {counts['test']} test), "
+        f"{counts['resampled']} of them resampled\n"
+        f"- Size: {height}x{width} (height x width), `export.size: {size}`: {why}.\n\n"
+        "Sizes by flavour: `hr-viton` and `viton-hd` are written at 1024x768 with "
+        "`export.size: peer` (their loaders read that size only) and at the dataset's own size "
+        "with `export.size: dataset`; `dresscode` keeps the dataset's size (its loaders "
+        "resize).\n\n"
+        f"## Folders\n\n{folders}\n## Loading it\n\n{load}\n\n"
+        "The docs of vton (docs/export.md) describe each flavour and what its loader reads.\n"
+    )

@@ -43,7 +43,9 @@ def _scale_doc(doc: dict, factor: float) -> dict:
     return openpose.reformat_numbers(doc)
 
 
-def _load_resampled(layout: Layout, split: str, sid: str, reuse, height, width) -> Sample:
+def load_resampled(layout: Layout, split: str, sid: str, reuse, height, width) -> Sample:
+    """Sample `sid` of `layout` at (height, width): the photos and the `reuse` kinds resampled
+    by the rules above; the aspect ratio must match within 1%."""
     s = Sample(id=sid, split=split)
     src_h, src_w = image_size(layout.path(split, "image", sid))
     if abs(src_h * width - src_w * height) > max(src_h, src_w) // 100:
@@ -127,7 +129,7 @@ def _one(layout: Layout, split: str, sid: str, reuse, height: int, width: int) -
             openpose.read_openpose(sample.files["pose_json"])  # malformed JSON is a reject
         resampled = False
     else:
-        sample = _load_resampled(layout, split, sid, reuse, height, width)
+        sample = load_resampled(layout, split, sid, reuse, height, width)
         resampled = True
     sample.source = NAME
     sample.origin = str(layout.path(split, "image", sid))
