@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from vton.annotate.agnostic import CATALOG_CATEGORIES, make_agnostic, sample_category
+from vton.annotate.agnostic import make_agnostic
+from vton.annotate.agnostic_categories import CATALOG_CATEGORIES, sample_category
 from vton.annotate.items import annotate_dataset, catalog_attributes
 from vton.config import parse_params
 from vton.formats import labels, masks, openpose

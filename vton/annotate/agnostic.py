@@ -80,11 +80,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from itertools import pairwise
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 from PIL import Image, ImageDraw
 
+from vton.annotate.agnostic_categories import (
+    AUTO,
+    Category,
+    check_category,
+    sample_category,
+)
 from vton.annotate.base import KIND_OUTPUTS, AnnotationRejected, Item, make_fingerprint
 from vton.codegraph import code_digest
 from vton.formats.labels import VitonLabel as L
@@ -98,28 +104,6 @@ GREY = 128
 
 REFERENCE_WIDTH = 768
 """The width the recipe's pixel sizes are written for (VITON-HD's 1024x768)."""
-
-Category = Literal["upper_body", "lower_body", "dresses"]
-CATEGORIES: tuple[str, ...] = ("upper_body", "lower_body", "dresses")
-
-AUTO = "auto"
-"""`agnostic.category: auto`: each sample's category from its catalog row."""
-
-DEFAULT_CATEGORY = "upper_body"
-"""The category of a sample whose catalog names none (VITON-HD is all tops)."""
-
-CATALOG_CATEGORIES: dict[str, str] = {
-    # DressCode: the category folder of the sample (`vton.layout.DRESSCODE_CATEGORIES`)
-    "upper_body": "upper_body",
-    "lower_body": "lower_body",
-    "dresses": "dresses",
-    # scraped products (`vton.formats.scraped_items.CATEGORIES`)
-    "top": "upper_body",
-    "bottom": "lower_body",
-    "dress": "dresses",
-}
-"""A catalog's garment category (`provenance["category"]`, as the source wrote it) -> the
-recipe's category."""
 
 HEAD = (L.HAT, L.HAIR, L.SUNGLASSES, L.SCARF, L.FACE)
 UPPER_GARMENT = (L.UPPER_CLOTHES, L.DRESS, L.COAT)
@@ -440,25 +424,8 @@ def _check_parse(parse: np.ndarray, rgb: np.ndarray | None) -> np.ndarray:
 
 
 def _check_category(category: str) -> _Rule:
-    if category not in RULES:
-        raise ValueError(f"category {category!r} is not one of {', '.join(CATEGORIES)}")
+    check_category(category)
     return RULES[category]
-
-
-def sample_category(configured: str, catalog: str | None = None) -> tuple[str, str]:
-    """The category the recipe uses for one sample, and where it came from.
-
-    configured: `agnostic.category`; catalog: the sample's catalog category (None when its
-    row has none). Returns (category, "params") for an explicit category, otherwise
-    (mapped, "catalog") or (DEFAULT_CATEGORY, "default") when the catalog names none or one
-    `CATALOG_CATEGORIES` lacks.
-    """
-    if configured != AUTO:
-        _check_category(configured)
-        return configured, "params"
-    if catalog is not None and catalog in CATALOG_CATEGORIES:
-        return CATALOG_CATEGORIES[catalog], "catalog"
-    return DEFAULT_CATEGORY, "default"
 
 
 def make_agnostic(
@@ -471,7 +438,7 @@ def make_agnostic(
     the image), its parse ((H, W) VITON ids) and its (25, 3) BODY_25 keypoints (pixels)."""
     rule = _check_category(category)
     parse = _check_parse(parse, rgb)
-    shape = parse.shape
+    shape = (parse.shape[0], parse.shape[1])
     frame = body_frame(body25, *shape)
 
     pen = _Pen(*shape, frame.unit)
@@ -519,7 +486,9 @@ def agnostic_image(
     rgb: np.ndarray, parse: np.ndarray, body25: np.ndarray, category: Category = "upper_body"
 ) -> np.ndarray:
     """The cloth-agnostic photo (`agnostic-v3.2`): (H, W, 3) uint8, masked region grey."""
-    return make_agnostic(rgb, parse, body25, category).agnostic
+    image = make_agnostic(rgb, parse, body25, category).agnostic
+    assert image is not None  # made whenever the photo is given
+    return image
 
 
 def parse_agnostic(

@@ -124,7 +124,7 @@ def make_fingerprint(kind: str, name: str, params: Any = None, *, code: str, **e
     that code or upgrading such a package gives a new fingerprint, so the runner's cache
     never serves results of other code.
     """
-    if is_dataclass(params):
+    if is_dataclass(params) and not isinstance(params, type):
         params = asdict(params)
     described = {
         "kind": kind,

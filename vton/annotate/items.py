@@ -66,7 +66,12 @@ def dataset_items(
 
 
 def dataset_dest(dataset: Layout) -> Dest:
-    return lambda kind_name, item: dataset.path(item.split, kind_name, item.id)
+    def dest(kind_name: str, item: WorkItem) -> Path:
+        if item.split is None:
+            raise ValueError(f"item {item.id} has no split: only dataset items go to a dataset")
+        return dataset.path(item.split, kind_name, item.id)
+
+    return dest
 
 
 def folder_items(
@@ -79,8 +84,8 @@ def folder_items(
     without them is skipped by the run; a FileNotFoundError when no photo has them.
     """
     folder = Path(folder)
-    extra = EXTRA_INPUTS.get(kind, ()) if inputs is not None else ()
-    dest = folder_dest(inputs) if extra else None
+    extra = EXTRA_INPUTS.get(kind, ()) if inputs is not None and kind is not None else ()
+    dest = folder_dest(inputs) if extra and inputs is not None else None
     if not folder.is_dir():
         raise FileNotFoundError(f"{folder} is not a folder")
     items, seen = [], set()

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import IntEnum
+from typing import Any
 
 import numpy as np
 
@@ -77,11 +78,15 @@ class MediaPipeModels:
     """Lazily created MediaPipe solutions; one instance per worker process."""
 
     def __init__(self) -> None:
-        self._pose = None
-        self._faces = None
-        self._mesh = None
-        self._hands = None
-        self._selfie = None
+        self._reset()
+
+    def _reset(self) -> None:
+        # mediapipe's solution classes are untyped: the models are held as Any
+        self._pose: Any = None
+        self._faces: Any = None
+        self._mesh: Any = None
+        self._hands: Any = None
+        self._selfie: Any = None
 
     @staticmethod
     def _check(rgb: np.ndarray) -> np.ndarray:
@@ -190,4 +195,4 @@ class MediaPipeModels:
         for model in (self._pose, self._faces, self._mesh, self._hands, self._selfie):
             if model is not None:
                 model.close()
-        self.__init__()
+        self._reset()

@@ -206,7 +206,7 @@ class MediaPipePose:
                 "fix it in params.yaml"
             )
         self.params = section
-        self._models = None
+        self._models: Any = None  # MediaPipeModels, loaded lazily
 
     def fingerprint(self) -> str:
         return make_fingerprint(self.kind, self.name, self.params, code=__name__)
@@ -266,7 +266,7 @@ class MediaPipePose:
             landmarks,
             self.params.min_confidence,
             self.params.hip_correction,
-            image_size=item.rgb.shape[:2],
+            image_size=(item.rgb.shape[0], item.rgb.shape[1]),
         )
         if not (body[:, 2] > 0).any():
             raise AnnotationRejected(

@@ -285,27 +285,8 @@ def run(
     absent = {item.id: gone for item in items if (gone := _absent_inputs(item))}
     annotator = create_annotator(kind, section)  # fails fast on a missing weights path
     fingerprint = annotator.fingerprint()
-    outputs = annotator.outputs
     start = time.perf_counter()
-    outcomes: dict[str, Outcome] = {}
-    todo: list[WorkItem] = []
-    for item in items:
-        if item.id in absent:
-            continue
-        meta = _read_meta(entry_dir(cache_dir, fingerprint, input_digest(item)))
-        if meta is None:
-            todo.append(item)
-        else:
-            outcomes[item.id] = Outcome(
-                item.id,
-                item.split,
-                entry_dir(cache_dir, fingerprint, input_digest(item)),
-                True,
-                meta.get("reason", ""),
-                meta.get("detail", ""),
-                meta.get("provenance", {}),
-            )
-    by_id = {item.id: item for item in items}
+    outcomes, todo = _from_cache(items, absent, cache_dir, fingerprint)
     bar = tqdm(
         total=len(items),
         desc=f"{kind} ({annotator.name})",
@@ -324,9 +305,57 @@ def run(
             bar.update()
     model_seconds = time.perf_counter() - model_start
     bar.close()
-    rejects, log = [], []
+    rejects, log = _publish_all(items, absent, outcomes, annotator.outputs, dest, fingerprint)
+    if rejects_path is not None:
+        write_jsonl(rejects_path, rejects)
+    if log_path is not None:
+        write_jsonl(log_path, log)
+    counts = {"samples": len(items), "annotated": len(todo), "skipped": len(absent)}
+    timing = (time.perf_counter() - start, model_seconds)
+    summary = _summary(kind, annotator, fingerprint, counts, rejects, log, timing)
+    _check_outcome(kind, summary, absent, rejects, max_reject_rate, rejects_path)
+    return summary
+
+
+def _from_cache(
+    items: list[WorkItem], absent: dict[str, list[str]], cache_dir: Path, fingerprint: str
+) -> tuple[dict[str, Outcome], list[WorkItem]]:
+    """The Outcomes the cache holds already, and the items still to annotate."""
+    outcomes: dict[str, Outcome] = {}
+    todo: list[WorkItem] = []
     for item in items:
-        record = {"id": item.id, "split": item.split, "image": str(item.image)}
+        if item.id in absent:
+            continue
+        meta = _read_meta(entry_dir(cache_dir, fingerprint, input_digest(item)))
+        if meta is None:
+            todo.append(item)
+        else:
+            outcomes[item.id] = Outcome(
+                item.id,
+                item.split,
+                entry_dir(cache_dir, fingerprint, input_digest(item)),
+                True,
+                meta.get("reason", ""),
+                meta.get("detail", ""),
+                meta.get("provenance", {}),
+            )
+    return outcomes, todo
+
+
+def _publish_all(
+    items: list[WorkItem],
+    absent: dict[str, list[str]],
+    outcomes: dict[str, Outcome],
+    outputs: Any,
+    dest: Callable[[str, WorkItem], Path],
+    fingerprint: str,
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Copy each written result to its outputs; the rejects and the per-item log records."""
+    by_id = {item.id: item for item in items}
+    rejects: list[dict[str, Any]] = []
+    log: list[dict[str, Any]] = []
+    for item in items:
+        record: dict[str, Any] = {"id": item.id, "split": item.split, "image": str(item.image)}
         if item.id in absent:
             log.append(
                 {
@@ -348,18 +377,27 @@ def run(
             publish(outcome, outputs, dest, by_id[item.id])
             record.update(status="written", provenance=outcome.provenance)
         log.append(record)
-    if rejects_path is not None:
-        write_jsonl(rejects_path, rejects)
-    if log_path is not None:
-        write_jsonl(log_path, log)
-    seconds = time.perf_counter() - start
-    annotated, skipped = len(todo), len(absent)
-    counted = len(items) - skipped  # the reject rate's denominator
-    summary = {
+    return rejects, log
+
+
+def _summary(
+    kind: str,
+    annotator: Annotator,
+    fingerprint: str,
+    counts: dict[str, int],
+    rejects: list[dict[str, Any]],
+    log: list[dict[str, Any]],
+    timing: tuple[float, float],
+) -> dict[str, Any]:
+    """The run's flat summary for DVC metrics."""
+    seconds, model_seconds = timing
+    annotated, skipped = counts["annotated"], counts["skipped"]
+    counted = counts["samples"] - skipped  # the reject rate's denominator
+    summary: dict[str, Any] = {
         "kind": kind,
         "backend": annotator.name,
         "annotator": fingerprint,
-        "samples": len(items),
+        "samples": counts["samples"],
         "annotated": annotated,
         "cached": counted - annotated,
         "written": counted - len(rejects),
@@ -376,9 +414,22 @@ def run(
         summary[f"rejects_{reason}"] = count
     if getattr(annotator, "approximation", False):
         summary["approximation"] = True
-    if items and not counted:
+    return summary
+
+
+def _check_outcome(
+    kind: str,
+    summary: dict[str, Any],
+    absent: dict[str, list[str]],
+    rejects: list[dict[str, Any]],
+    max_reject_rate: float,
+    rejects_path: Path | None,
+) -> None:
+    """AnnotationFailed when every item was skipped or the reject rate passes its limit."""
+    counted = summary["samples"] - summary["skipped"]
+    if summary["samples"] and not counted:
         raise AnnotationFailed(
-            f"{kind}: all {skipped} samples lack the files it reads "
+            f"{kind}: all {summary['skipped']} samples lack the files it reads "
             f"({', '.join(sorted({k for gone in absent.values() for k in gone}))}); "
             "run the stages that make them first (dvc repro)"
         )
@@ -388,7 +439,6 @@ def run(
             f"{kind}: {len(rejects)} of {counted} images rejected "
             f"({summary['reject_rate']:.0%}), above max_reject_rate={max_reject_rate}{where}"
         )
-    return summary
 
 
 def _absent_inputs(item: WorkItem) -> list[str]:

@@ -48,6 +48,22 @@ import numpy as np
 
 from vton.annotate.base import AnnotationRejected, Item, make_fingerprint, outputs_of
 from vton.annotate.mediapipe_models import MpLandmark
+from vton.annotate.parse.colour import (
+    HAIR,
+    LOWER,
+    SHOE,
+    SKIN,
+    UPPER,
+    classify,
+)
+from vton.annotate.parse.regions import (
+    chain,
+    disk,
+    fill_holes,
+    hull_mask,
+    nearest_fill,
+    to_full_size,
+)
 from vton.formats.labels import VitonLabel as V
 from vton.records import Sample
 
@@ -68,10 +84,6 @@ L_FOOT, R_FOOT = MpLandmark.LEFT_FOOT_INDEX, MpLandmark.RIGHT_FOOT_INDEX
 HEAD_POINTS = tuple(range(11))  # nose, eyes, ears, mouth
 HAND_POINTS = ((L_WRIST, L_PINKY, L_INDEX, L_THUMB), (R_WRIST, R_PINKY, R_INDEX, R_THUMB))
 MESH_BROWS = 9  # face-mesh point between the eyebrows: below it the face is never hair
-
-# Colour classes: the rows of the prior, seed and posterior stacks.
-SKIN, HAIR, UPPER, LOWER, SHOE, BACK = range(6)
-CLASS_NAMES = ("skin", "hair", "upper", "lower", "shoe", "background")
 
 
 @dataclass(frozen=True)
@@ -140,7 +152,7 @@ class MediaPipeParser:
     def __init__(self, kind: str = "parse", section: Any = None, tuning: Tuning | None = None):
         self.outputs = outputs_of(self, kind, "parse")
         self.tuning = tuning or Tuning()
-        self._models = None
+        self._models: Any = None  # MediaPipeModels, loaded lazily
 
     def fingerprint(self) -> str:
         return make_fingerprint(self.kind, self.name, asdict(self.tuning), code=__name__)
@@ -219,7 +231,7 @@ def parse_person(
     mesh = None if cues.mesh is None else cues.mesh[:, :2] * s
     hands = [pts[:, :2] * s for pts in cues.hands]
 
-    body = _Body.measure(lm, mesh)
+    body = Body.measure(lm, mesh)
     person = _main_person(seg > tuning.person_threshold, body)
     if person.sum() < 0.002 * h * w:
         raise AnnotationRejected(
@@ -227,9 +239,9 @@ def parse_person(
             f"the person silhouette covers {person.mean():.2%} of the image; the parser "
             "needs one clearly visible person",
         )
-    frame = _Frame.build(body, mesh, hands, (h, w), tuning)
+    frame = Frame.build(body, mesh, hands, (h, w), tuning)
     lab = cv2.cvtColor(small, cv2.COLOR_RGB2LAB)
-    cls, notes = _classify(lab, person, frame, tuning)
+    cls, notes = classify(lab, person, frame, tuning)
     labels = _parts(cls, person, frame, tuning)
     skirt = _looks_like_skirt(labels, frame, tuning)
     if skirt:
@@ -240,14 +252,14 @@ def parse_person(
     # mask is no sharper: its model runs at 256 pixels).
     found = (labels != V.BACKGROUND).astype(np.float32)
     full_person = cv2.resize(found, (big_w, big_h), interpolation=cv2.INTER_LINEAR) > 0.5
-    return _to_full_size(labels, full_person), notes
+    return to_full_size(labels, full_person), notes
 
 
 # --- geometry ----------------------------------------------------------------------------
 
 
 @dataclass
-class _Body:
+class Body:
     """Landmark measurements at the working scale (pixels)."""
 
     lm: np.ndarray  # (33, 4) x, y, z, visibility
@@ -262,7 +274,7 @@ class _Body:
     chin: np.ndarray  # (2,)
 
     @staticmethod
-    def measure(lm: np.ndarray, mesh: np.ndarray | None) -> _Body:
+    def measure(lm: np.ndarray, mesh: np.ndarray | None) -> Body:
         pt = lm[:, :2]
         mid_sh = (pt[L_SHOULDER] + pt[R_SHOULDER]) / 2
         mid_hip = (pt[L_HIP] + pt[R_HIP]) / 2
@@ -284,13 +296,13 @@ class _Body:
             center = pt[list(HEAD_POINTS)].mean(0) + np.array([0.0, 0.1 * face_h])
             top = center[1] - face_h / 2
             chin = center + np.array([0.0, face_h / 2])
-        return _Body(
+        return Body(
             lm, sw, tl, mid_sh, axis, center, float(face_w), float(face_h), float(top), chin
         )
 
 
 @dataclass
-class _Frame:
+class Frame:
     """Per-pixel body geometry at the working scale.
 
     Capsule maps hold the distance to a limb's bone chain over the capsule radius (below 1
@@ -298,7 +310,7 @@ class _Frame:
     about the outline of the hair of a short-haired head).
     """
 
-    body: _Body
+    body: Body
     xx: np.ndarray
     yy: np.ndarray
     u: np.ndarray
@@ -322,7 +334,7 @@ class _Frame:
         return float(self.body.chin[1])
 
     @staticmethod
-    def build(body: _Body, mesh, hands, shape: tuple[int, int], tuning: Tuning) -> _Frame:
+    def build(body: Body, mesh, hands, shape: tuple[int, int], tuning: Tuning) -> Frame:
         h, w = shape
         yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
         pt, vis, sw = body.lm[:, :2], body.lm[:, 3], body.sw
@@ -334,21 +346,21 @@ class _Frame:
 
         fc, fw, fh = body.face_center, body.face_w, body.face_h
         if mesh is not None:
-            face_hull = _hull_mask(shape, mesh)
-            inner_face = _hull_mask(shape, mesh[mesh[:, 1] >= mesh[MESH_BROWS, 1]])
+            face_hull = hull_mask(shape, mesh)
+            inner_face = hull_mask(shape, mesh[mesh[:, 1] >= mesh[MESH_BROWS, 1]])
         else:
             face_hull = np.hypot((xx - fc[0]) / (fw / 2), (yy - fc[1]) / (fh / 2)) <= 1
             inner_face = (
                 np.hypot((xx - fc[0]) / (fw / 2.4), (yy - fc[1] - 0.1 * fh) / (fh / 2.6)) <= 1
             )
-        face_margin = cv2.dilate(face_hull.astype(np.uint8), _disk(0.04 * fw)) > 0
+        face_margin = cv2.dilate(face_hull.astype(np.uint8), disk(0.04 * fw)) > 0
         head_r = np.hypot((xx - fc[0]) / (0.85 * fw), (yy - (fc[1] - 0.1 * fh)) / (0.8 * fh))
 
         def arm(shoulder, elbow, wrist, hand_points):
             r_up, r_fore = tuning.upper_arm_radius * sw, tuning.forearm_radius * sw
             hand_c = pt[list(hand_points)].mean(0)
-            upper = _chain(xx, yy, [pt[shoulder], pt[elbow]], [r_up, r_fore])
-            rest = _chain(
+            upper = chain(xx, yy, [pt[shoulder], pt[elbow]], [r_up, r_fore])
+            rest = chain(
                 xx, yy, [pt[elbow], pt[wrist], hand_c], [r_fore, r_fore, tuning.hand_radius * sw]
             )
             return np.minimum(upper, rest), upper
@@ -356,38 +368,20 @@ class _Frame:
         arm_l, upper_l = arm(L_SHOULDER, L_ELBOW, L_WRIST, HAND_POINTS[0])
         arm_r, upper_r = arm(R_SHOULDER, R_ELBOW, R_WRIST, HAND_POINTS[1])
 
-        hand_zone = np.zeros(shape, bool)
-        hand_side = np.zeros(shape, np.int8)
-        for pts in hands:
-            # The side is that of the nearer pose wrist: steadier than MediaPipe handedness.
-            left = np.linalg.norm(pts[0] - pt[L_WRIST]) <= np.linalg.norm(pts[0] - pt[R_WRIST])
-            zone = cv2.dilate(_hull_mask(shape, pts).astype(np.uint8), _disk(0.04 * sw)) > 0
-            hand_zone |= zone
-            hand_side[zone] = 1 if left else -1
+        hand_zone, hand_side = _hand_zones(hands, pt, shape, sw)
 
         radii = [tuning.thigh_radius * sw, tuning.shin_radius * sw, 0.8 * tuning.shin_radius * sw]
-        leg_l = _chain(xx, yy, [pt[L_HIP], pt[L_KNEE], pt[L_ANKLE]], radii)
-        leg_r = _chain(xx, yy, [pt[R_HIP], pt[R_KNEE], pt[R_ANKLE]], radii)
+        leg_l = chain(xx, yy, [pt[L_HIP], pt[L_KNEE], pt[L_ANKLE]], radii)
+        leg_r = chain(xx, yy, [pt[R_HIP], pt[R_KNEE], pt[R_ANKLE]], radii)
         knees = (L_KNEE, R_KNEE)
         knees_seen = bool(all(inside[k] and vis[k] > 0.5 for k in knees))
         knee_v = float((((pt[L_KNEE] + pt[R_KNEE]) / 2 - body.mid_sh) @ body.axis) / body.tl)
         if not 1.4 < knee_v < 3.0:  # implausible knees: thighs about as long as the torso
             knee_v = 2.0
 
-        foot_zone = np.zeros(shape, bool)
-        foot_side = np.zeros(shape, np.int8)
-        for side, (ankle, heel, toe) in (
-            (1, (L_ANKLE, L_HEEL, L_FOOT)),
-            (-1, (R_ANKLE, R_HEEL, R_FOOT)),
-        ):
-            if not (inside[toe] and vis[toe] > 0.5):
-                continue
-            rel = _chain(xx, yy, [pt[ankle], pt[heel], pt[toe], pt[ankle]], [0.12 * sw] * 4)
-            zone = (rel < 1) & (yy > pt[ankle][1] - 0.05 * sw)
-            foot_zone |= zone
-            foot_side[zone] = side
+        foot_zone, foot_side = _foot_zones(xx, yy, pt, inside & (vis > 0.5), sw)
 
-        return _Frame(
+        return Frame(
             body,
             xx,
             yy,
@@ -409,228 +403,40 @@ class _Frame:
         )
 
 
-# --- colour classes ----------------------------------------------------------------------
+def _hand_zones(hands, pt: np.ndarray, shape: tuple[int, int], sw: float):
+    """Where the hand landmarks put each hand, and its side (+1 the person's left)."""
+    hand_zone = np.zeros(shape, bool)
+    hand_side = np.zeros(shape, np.int8)
+    for pts in hands:
+        # The side is that of the nearer pose wrist: steadier than MediaPipe handedness.
+        left = np.linalg.norm(pts[0] - pt[L_WRIST]) <= np.linalg.norm(pts[0] - pt[R_WRIST])
+        zone = cv2.dilate(hull_mask(shape, pts).astype(np.uint8), disk(0.04 * sw)) > 0
+        hand_zone |= zone
+        hand_side[zone] = 1 if left else -1
+    return hand_zone, hand_side
 
 
-def _classify(lab: np.ndarray, person: np.ndarray, f: _Frame, tuning: Tuning):
-    """(H, W) uint8 colour class per pixel (SKIN..BACK) and notes on the colour models."""
-    seeds, skin_dist = _seeds(lab, person, f, tuning)
-    prior = _priors(f, tuning)
-    model = _ColourModel(lab, tuning.hist_bins)
-    hists: dict[int, np.ndarray] = {}
-    for c in range(len(CLASS_NAMES)):
-        if seeds[c].sum() >= tuning.min_seeds:
-            smooth = tuning.skin_smooth if c == SKIN else tuning.hist_smooth
-            hists[c] = model.histogram(seeds[c], smooth)
-    same = UPPER in hists and LOWER in hists
-    if same:  # compared unblurred: blurred histograms of grey and beige overlap already
-        raw = [model.histogram(seeds[c], (0.0, 0.0, 0.0)) for c in (UPPER, LOWER)]
-        same = _overlap(*raw) > tuning.same_colour
-    if same:
-        # Top and bottom share their colours: a waist line at the hips splits them.
-        hists[UPPER] = hists[LOWER] = (hists[UPPER] + hists[LOWER]) / 2
-        waist = _ramp(f.v, tuning.waist_split - 0.05, tuning.waist_split + 0.05)
-        in_arm = np.minimum(*f.arm) < 1.0
-        prior[LOWER] = np.minimum(prior[LOWER], waist)
-        prior[UPPER] = np.minimum(prior[UPPER], np.maximum(1 - waist, in_arm))
-
-    score = np.zeros_like(prior)
-    for c, hist in hists.items():
-        score[c] = prior[c] * (model.density(hist) + 0.05)
-    if SKIN not in hists:  # no face to learn skin from: fall back to the rough Gaussian
-        score[SKIN] = prior[SKIN] * 4.0 * np.exp(-0.5 * skin_dist**2)
-    post = score / (score.sum(0) + 1e-6)
-    k = 2 * round(2.5 * tuning.blur_sigma) + 1
-    post = np.stack([cv2.GaussianBlur(p, (k, k), tuning.blur_sigma) for p in post])
-    cls = np.argmax(post, 0).astype(np.uint8)
-    # Hair below the chin hangs from hair beside the face at chin height: elsewhere it is a
-    # dark collar or the like, and the next best class takes it.
-    hanging = (cls == HAIR) & (f.yy > f.chin_y)
-    if hanging.any():
-        band = (f.yy > f.chin_y - 0.25 * f.body.face_h) & (f.yy <= f.chin_y)
-        band &= np.abs(f.xx - f.body.face_center[0]) > 0.4 * f.body.face_w
-        # (skin-coloured there is hair too: `_parts` labels it so)
-        hair_like = (cls == HAIR) | ((cls == SKIN) & ~f.face_margin)
-        columns = (hair_like & band & person).any(0)
-        width = max(3, round(0.05 * f.body.sw))
-        columns = cv2.dilate(columns.astype(np.uint8)[None], np.ones((1, width), np.uint8))[0]
-        stray = hanging & ~columns.astype(bool)[None, :]
-        post[HAIR][stray] = -1.0
-        cls[stray] = np.argmax(post[:, stray], 0)
-    cls[f.inner_face] = SKIN
-    # A hand is skin unless a sleeve covers it or it is a gap between the fingers.
-    cls[f.hand_zone & (cls != UPPER) & (cls != BACK)] = SKIN
-    notes = {
-        "colour_models": [CLASS_NAMES[c] for c in hists],
-        "top_matches_bottom": bool(same),
-    }
-    return cls, notes
-
-
-def _seeds(lab: np.ndarray, person: np.ndarray, f: _Frame, tuning: Tuning):
-    """(6, H, W) bool seed pixels per class, and every pixel's distance from face skin."""
-    b = f.body
-    yy, u, v = f.yy, f.u, f.v
-    arm_l, arm_r = f.arm
-    leg_l, leg_r = f.leg
-    seeds = np.zeros((len(CLASS_NAMES), *person.shape), bool)
-
-    # Background: a band just outside the silhouette (which often takes in the gap between
-    # the thighs or beside an arm: pixels of these colours).
-    r = max(2.0, 0.03 * b.sw)
-    grown = cv2.dilate(person.astype(np.uint8), _disk(r)) > 0
-    seeds[BACK] = (cv2.dilate(person.astype(np.uint8), _disk(4 * r)) > 0) & ~grown
-
-    # Skin: the inner face without its rim, eyes, brows and lips (the trimmed Gaussian).
-    core = cv2.erode(f.inner_face.astype(np.uint8), _disk(0.08 * b.face_w)) > 0
-    core &= person
-    if core.sum() < 20:
-        core = f.inner_face & person
-    skin_px = lab[core] if core.sum() >= 20 else np.full((20, 3), (160, 145, 145), np.uint8)
-    mean, inv = _robust_gauss(skin_px)
-    skin_dist = _mahalanobis(lab, mean, inv)
-    skin_like = skin_dist < 3.0
-    seeds[SKIN] = (core | f.hand_zone) & person & skin_like
-
-    # Hair: above the forehead whatever its colour (blonde is skin-like), beside the upper
-    # face when it is not skin.
-    fc, fh = b.face_center, b.face_h
-    ring = (f.head_r < 1.0) & ~f.face_margin & (yy < fc[1]) & ~skin_like
-    cap = (yy < b.face_top - 0.03 * fh) & (f.head_r < 1.6)
-    seeds[HAIR] = person & (ring | cap)
-
-    # Upper: the middle of the torso, away from the arms; the lower garment: the top of
-    # the thighs, where pants, shorts and skirts all are.
-    torso = (np.abs(u) < 0.3) & (v > 0.2) & (v < 0.7) & (arm_l > 1.2) & (arm_r > 1.2)
-    seeds[UPPER] = _drop(person & torso & ~f.hand_zone, skin_like)
-    lo, hi = (1.0 + t * (f.knee_v - 1.0) for t in tuning.lower_seed_band)
-    thighs = ((leg_l < 0.8) | (leg_r < 0.8)) & (v > lo) & (v < hi)
-    thighs &= ~f.hand_zone & (arm_l > 1.3) & (arm_r > 1.3)
-    seeds[LOWER] = _drop(person & thighs, skin_like)
-    seeds[SHOE] = f.foot_zone & person & ~skin_like
-    return seeds, skin_dist
-
-
-def _drop(region: np.ndarray, unlikely: np.ndarray) -> np.ndarray:
-    """`region` without its `unlikely` pixels, unless they are most of it (a skin-coloured
-    garment)."""
-    kept = region & ~unlikely
-    return kept if kept.sum() > 0.4 * max(int(region.sum()), 1) else region
-
-
-def _priors(f: _Frame, tuning: Tuning) -> np.ndarray:
-    """(6, H, W) float32 spatial prior of each colour class, in [0, 1]."""
-    b = f.body
-    xx, yy, u, v, head_r = f.xx, f.yy, f.u, f.v, f.head_r
-    chin_y, fc, fw, fh = f.chin_y, b.face_center, b.face_w, b.face_h
-    arm = np.minimum(*f.arm)
-    in_arm, in_upper_arm = arm < 1.0, np.minimum(*f.upper_arm) < 1.0
-    prior = np.zeros((len(CLASS_NAMES), *xx.shape), np.float32)
-
-    skin_zone = (
-        f.face_hull
-        | ((np.abs(u) < tuning.neck_half_width) & (v < 0.35) & (yy > chin_y - 0.2 * fh))
-        | (arm < tuning.arm_skin_reach)
-        | f.hand_zone
-        | (((f.leg[0] < 1.0) | (f.leg[1] < 1.0)) & (v > 0.9))
-    )
-    skin = np.where(skin_zone, 1.0, tuning.skin_floor).astype(np.float32)
-    midriff = (v > 0.2) & (v < 1.0) & (np.abs(u) < 0.5)
-    skin[midriff] = np.maximum(skin[midriff], 0.3)  # a bare midriff, with little trust
-    skin[(head_r < 1.3) & (yy < chin_y) & ~f.face_margin] = 0.3  # beside the face: hair
-    prior[SKIN] = skin
-
-    hair = ((head_r < 1.25) | (yy < b.face_top)).astype(np.float32)
-    hair[yy > chin_y] = 0.0
-    long_hair = (
-        (v < tuning.long_hair_v) & (yy >= chin_y) & (np.abs(xx - fc[0]) < 0.55 * b.sw + 0.5 * fw)
-    )
-    hair[long_hair] = 0.5
-    hair[f.face_hull] = tuning.forehead_hair
-    hair[f.inner_face] = 0.0
-    prior[HAIR] = hair
-
-    # The top: from the collar to a little below the hips, and sleeves: likely on the upper
-    # arm, less so on the forearm (long sleeves still win there by colour).
-    upper = _ramp(v, tuning.collar_v - 0.1, tuning.collar_v) * _ramp(v, *tuning.hem_v[::-1])
-    upper = np.where(in_arm & ~in_upper_arm, tuning.forearm_sleeve, np.maximum(upper, in_upper_arm))
-    upper[(yy < chin_y) & (head_r < 1.3)] = 0.0
-    prior[UPPER] = upper
-
-    lower = _ramp(v, *tuning.waist_v)
-    lower[arm < 0.9] *= 0.2  # hands and sleeves hang beside the hips
-    prior[LOWER] = lower
-    prior[SHOE] = f.foot_zone
-    # Background inside the silhouette: gaps beside the limbs and loose edges, never in the
-    # middle of a limb or the torso (white trim there is not a hole).
-    solid = f.face_hull | (arm < 0.7) | (np.minimum(*f.leg) < 0.7)
-    solid |= (np.abs(u) < 0.4) & (v > -0.5) & (v < 1.0)
-    prior[BACK] = np.where(solid, 0.0, tuning.back_prior)
-    return prior
-
-
-class _ColourModel:
-    """Smoothed 3-D Lab histograms of seed pixels, read back as densities per pixel."""
-
-    def __init__(self, lab: np.ndarray, bins: tuple[int, int, int]):
-        self.bins = tuple(bins)
-        q = (lab.astype(np.int32) * np.array(bins)) >> 8
-        self.index = (q[..., 0] * bins[1] + q[..., 1]) * bins[2] + q[..., 2]
-
-    def histogram(self, seeds: np.ndarray, sigma: tuple[float, float, float]) -> np.ndarray:
-        """Blurred histogram of the colours under (H, W) bool `seeds`, summing to 1."""
-        size = int(np.prod(self.bins))
-        hist = np.bincount(self.index[seeds], minlength=size).astype(np.float32)
-        hist = _blur3(hist.reshape(self.bins), sigma).ravel()
-        return hist / max(float(hist.sum()), 1e-9)
-
-    def density(self, hist: np.ndarray) -> np.ndarray:
-        """(H, W) float32 density of each pixel's colour under `hist` (1 = uniform)."""
-        return hist[self.index] * hist.size
-
-
-def _overlap(a: np.ndarray, b: np.ndarray) -> float:
-    """Bhattacharyya coefficient of two normalised histograms (1: the same colours)."""
-    return float(np.sqrt(a * b).sum())
-
-
-def _blur3(volume: np.ndarray, sigma) -> np.ndarray:
-    """Separable Gaussian blur of a small 3-D array (zero padding)."""
-    volume = volume.astype(np.float32)
-    for axis, s in enumerate(sigma):
-        if s <= 0:
+def _foot_zones(xx: np.ndarray, yy: np.ndarray, pt: np.ndarray, seen: np.ndarray, sw: float):
+    """Capsules around each foot whose toe the pose sees in the frame, and their sides."""
+    foot_zone = np.zeros(xx.shape, bool)
+    foot_side = np.zeros(xx.shape, np.int8)
+    for side, (ankle, heel, toe) in (
+        (1, (L_ANKLE, L_HEEL, L_FOOT)),
+        (-1, (R_ANKLE, R_HEEL, R_FOOT)),
+    ):
+        if not seen[toe]:
             continue
-        r = max(1, int(np.ceil(2.5 * s)))
-        k = np.exp(-0.5 * (np.arange(-r, r + 1) / s) ** 2)
-        k /= k.sum()
-        pad = [(0, 0)] * volume.ndim
-        pad[axis] = (r, r)
-        padded = np.moveaxis(np.pad(volume, pad), axis, 0)
-        n = volume.shape[axis]
-        out = sum(float(wk) * padded[i : i + n] for i, wk in enumerate(k))
-        volume = np.moveaxis(out, 0, axis).astype(np.float32)
-    return volume
-
-
-def _robust_gauss(lab: np.ndarray, keep: float = 0.7) -> tuple[np.ndarray, np.ndarray]:
-    """Mean and inverse covariance of the `keep` share of (N, 3) Lab pixels nearest their
-    median (drops eyes, brows and lips from face pixels)."""
-    x = lab.reshape(-1, 3).astype(np.float32)
-    d = np.abs(x - np.median(x, 0)).sum(1)
-    x = x[d <= np.quantile(d, keep)]
-    cov = np.cov(x.T) + np.diag([25.0, 4.0, 4.0])  # a floor for flat patches
-    return x.mean(0), np.linalg.inv(cov)
-
-
-def _mahalanobis(lab: np.ndarray, mean: np.ndarray, inv: np.ndarray) -> np.ndarray:
-    d = lab.astype(np.float32) - mean
-    return np.sqrt(np.einsum("...i,ij,...j->...", d, inv, d))
+        rel = chain(xx, yy, [pt[ankle], pt[heel], pt[toe], pt[ankle]], [0.12 * sw] * 4)
+        zone = (rel < 1) & (yy > pt[ankle][1] - 0.05 * sw)
+        foot_zone |= zone
+        foot_side[zone] = side
+    return foot_zone, foot_side
 
 
 # --- parts -------------------------------------------------------------------------------
 
 
-def _parts(cls: np.ndarray, person: np.ndarray, f: _Frame, tuning: Tuning) -> np.ndarray:
+def _parts(cls: np.ndarray, person: np.ndarray, f: Frame, tuning: Tuning) -> np.ndarray:
     """VITON-HD ids from colour classes: skin split into body parts by geometry."""
     b, sw = f.body, f.body.sw
     out = np.zeros(cls.shape, np.uint8)
@@ -644,7 +450,7 @@ def _parts(cls: np.ndarray, person: np.ndarray, f: _Frame, tuning: Tuning) -> np
     # Skin goes to the nearest skeleton: an arm, a leg (below the waist) or the neck/torso
     # axis (neck and neckline skin).
     skin = (cls == SKIN) & person
-    neck = _chain(f.xx, f.yy, [b.chin, b.mid_sh, b.mid_sh + b.axis * b.tl], [0.25 * sw] * 3)
+    neck = chain(f.xx, f.yy, [b.chin, b.mid_sh, b.mid_sh + b.axis * b.tl], [0.25 * sw] * 3)
     below_waist = f.v > 0.9
     reach = np.stack(
         [
@@ -660,7 +466,7 @@ def _parts(cls: np.ndarray, person: np.ndarray, f: _Frame, tuning: Tuning) -> np
 
     # Thin skin-coloured streaks along a limb are garment trim (stripes), not skin; a small
     # skin-coloured patch on the lower garment is a print, not a bare leg.
-    trim = _disk(tuning.trim_width * sw)
+    trim = disk(tuning.trim_width * sw)
     for part_id, garment in (
         (V.LEFT_ARM, V.UPPER_CLOTHES),
         (V.RIGHT_ARM, V.UPPER_CLOTHES),
@@ -702,12 +508,12 @@ def _clean(out: np.ndarray, person: np.ndarray, head: np.ndarray, tuning: Tuning
             bad |= np.bincount(comp[head], minlength=n) == 0
         bad[0] = False
         drop |= bad[comp]
-    out = _nearest_fill(out, drop, ~drop & (out != V.BACKGROUND))
+    out = nearest_fill(out, drop, ~drop & (out != V.BACKGROUND))
     out[~person] = V.BACKGROUND
     return out
 
 
-def _looks_like_skirt(labels: np.ndarray, f: _Frame, tuning: Tuning) -> bool:
+def _looks_like_skirt(labels: np.ndarray, f: Frame, tuning: Tuning) -> bool:
     """Whether the lower garment is a skirt: it ends between mid-thigh and the knees on
     both legs and fills the middle between the thighs down to its hem (shorts part there).
     Anything shorter or longer, and photos without both knees, stay pants."""
@@ -739,61 +545,12 @@ def _looks_like_skirt(labels: np.ndarray, f: _Frame, tuning: Tuning) -> bool:
     return bool(lower_along(middle[start:hem]).mean() >= tuning.skirt_fill)
 
 
-# --- helpers -----------------------------------------------------------------------------
-
-
-def _segment_distance(xx, yy, a, b, ra: float, rb: float) -> np.ndarray:
-    """Distance of every grid point to segment a-b over the capsule radius there (radius
-    ra at a, rb at b, linear between)."""
-    ax, ay = float(a[0]), float(a[1])
-    dx, dy = float(b[0]) - ax, float(b[1]) - ay
-    t = np.clip(((xx - ax) * dx + (yy - ay) * dy) / max(dx * dx + dy * dy, 1e-6), 0.0, 1.0)
-    return np.hypot(xx - (ax + t * dx), yy - (ay + t * dy)) / (ra + (rb - ra) * t)
-
-
-def _chain(xx: np.ndarray, yy: np.ndarray, points, radii) -> np.ndarray:
-    """(H, W) float32 normalised distance to a chain of capsules (below 1 inside)."""
-    best = np.full(xx.shape, np.inf, np.float32)
-    for i in range(len(points) - 1):
-        rel = _segment_distance(xx, yy, points[i], points[i + 1], radii[i], radii[i + 1])
-        np.minimum(best, rel, out=best)
-    return best
-
-
-def _ramp(x: np.ndarray, lo: float, hi: float) -> np.ndarray:
-    """0 at lo, 1 at hi, linear between and flat outside (falling when hi < lo)."""
-    return np.clip((x - lo) / (hi - lo), 0.0, 1.0).astype(np.float32)
-
-
-def _fill_polygon(shape: tuple[int, int], polygon: np.ndarray) -> np.ndarray:
-    mask = np.zeros(shape, np.uint8)
-    cv2.fillPoly(mask, [np.round(polygon).astype(np.int32).reshape(-1, 1, 2)], 1)
-    return mask.astype(bool)
-
-
-def _hull_mask(shape: tuple[int, int], points: np.ndarray) -> np.ndarray:
-    hull = cv2.convexHull(np.asarray(points[:, :2], np.float32))
-    return _fill_polygon(shape, hull.reshape(-1, 2))
-
-
-def _disk(radius: float) -> np.ndarray:
-    r = max(1, round(radius))
-    return cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1))
-
-
-def _fill_holes(mask: np.ndarray) -> np.ndarray:
-    """The mask with every background region that does not reach the border filled."""
-    flood = np.pad(mask.astype(np.uint8), 1)
-    cv2.floodFill(flood, None, (0, 0), 1)
-    return mask | (flood[1:-1, 1:-1] == 0)
-
-
-def _main_person(person: np.ndarray, body: _Body) -> np.ndarray:
+def _main_person(person: np.ndarray, body: Body) -> np.ndarray:
     """The silhouette components holding the torso landmarks, and any other large enough
     to be a cut-off limb; smaller ones are other people's or clutter."""
     n, comp, stats, _ = cv2.connectedComponentsWithStats(person.astype(np.uint8))
     if n <= 2:
-        return _fill_holes(person)
+        return fill_holes(person)
     h, w = person.shape
     votes = np.zeros(n, int)
     for x, y in body.lm[[L_SHOULDER, R_SHOULDER, L_HIP, R_HIP, NOSE], :2]:
@@ -803,28 +560,4 @@ def _main_person(person: np.ndarray, body: _Body) -> np.ndarray:
     main = int(np.argmax(votes)) if votes.max() > 0 else 1 + int(np.argmax(area[1:]))
     keep = (area > 0.02 * area[main]) & (np.arange(n) > 0)
     keep[main] = True
-    return _fill_holes(keep[comp])
-
-
-def _to_full_size(labels: np.ndarray, person: np.ndarray) -> np.ndarray:
-    """Work-size labels brought to the size of the full-resolution `person` mask: nearest
-    upsampling, then silhouette pixels the small map missed take their nearest part."""
-    big_h, big_w = person.shape
-    up = cv2.resize(labels, (big_w, big_h), interpolation=cv2.INTER_NEAREST)
-    up = _nearest_fill(up, person & (up == V.BACKGROUND), up != V.BACKGROUND)
-    up[~person] = V.BACKGROUND
-    return up
-
-
-def _nearest_fill(labels: np.ndarray, holes: np.ndarray, sources: np.ndarray) -> np.ndarray:
-    """`labels` with every `holes` pixel set to the label of its nearest `sources` pixel."""
-    if not holes.any() or not sources.any():
-        return labels
-    # The zero pixels of the input are the sources, numbered from 1 in scan order, the
-    # order boolean indexing walks them in too.
-    _, idx = cv2.distanceTransformWithLabels(
-        (~sources).astype(np.uint8), cv2.DIST_L2, 5, labelType=cv2.DIST_LABEL_PIXEL
-    )
-    out = labels.copy()
-    out[holes] = labels[sources][idx[holes] - 1]
-    return out
+    return fill_holes(keep[comp])

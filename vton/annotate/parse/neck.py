@@ -79,7 +79,7 @@ def check_rgb(rgb: np.ndarray, what: str) -> None:
 
 
 def _largest_component(mask: np.ndarray) -> np.ndarray:
-    count, comp, stats, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8), 8)
+    count, comp, stats, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8), connectivity=8)
     if count <= 1:
         return np.zeros_like(mask, dtype=bool)
     biggest = 1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA]))
@@ -139,15 +139,7 @@ def synthesize_neck(
        skin-coloured background elsewhere (a beige wall) does not touch the chin. Holes the
        neck encloses (a necklace), if background or face, are neck too.
     """
-    if labels.ndim != 2 or labels.dtype != np.uint8:
-        raise ValueError(
-            f"labels must be (H, W) uint8 VITON ids, got {labels.dtype} {labels.shape}"
-        )
-    if rgb.shape != (*labels.shape, 3) or rgb.dtype != np.uint8:
-        raise ValueError(
-            f"rgb must be (H, W, 3) uint8 matching labels {labels.shape}, "
-            f"got {rgb.dtype} {rgb.shape}"
-        )
+    _check_neck_inputs(labels, rgb)
     out = labels.copy()
     if (labels == V.NECK).any():
         return out
@@ -192,6 +184,18 @@ def synthesize_neck(
     holes = _holes(neck) & np.isin(labels, [int(V.BACKGROUND), int(V.FACE)]) & (rows > chin)
     out[neck | holes] = V.NECK
     return out
+
+
+def _check_neck_inputs(labels: np.ndarray, rgb: np.ndarray) -> None:
+    if labels.ndim != 2 or labels.dtype != np.uint8:
+        raise ValueError(
+            f"labels must be (H, W) uint8 VITON ids, got {labels.dtype} {labels.shape}"
+        )
+    if rgb.shape != (*labels.shape, 3) or rgb.dtype != np.uint8:
+        raise ValueError(
+            f"rgb must be (H, W, 3) uint8 matching labels {labels.shape}, "
+            f"got {rgb.dtype} {rgb.shape}"
+        )
 
 
 def _holes(mask: np.ndarray) -> np.ndarray:
@@ -317,6 +321,7 @@ def finish_parse(
         if midline is None:
             midline = estimate_midline(source_labels)
             hints.source.setdefault("midline", "labels")
+        assert midline is not None  # the person check above leaves labelled pixels
         notes["midline_x"] = round(float(midline), 1)
     labels = to_viton(source_labels, label_set, midline)
 

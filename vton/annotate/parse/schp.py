@@ -79,7 +79,8 @@ def schp_preprocess(rgb: np.ndarray, input_size: tuple[int, int]) -> tuple[np.nd
         borderMode=cv2.BORDER_CONSTANT,
         borderValue=(0, 0, 0),
     )
-    x = (crop.astype(np.float32) / 255.0 - np.float32(SCHP_MEAN_BGR)) / np.float32(SCHP_STD_BGR)
+    mean, std = np.asarray(SCHP_MEAN_BGR, np.float32), np.asarray(SCHP_STD_BGR, np.float32)
+    x = (crop.astype(np.float32) / 255.0 - mean) / std
     return x.transpose(2, 0, 1)[None].astype(np.float32), matrix
 
 
@@ -105,7 +106,7 @@ def logits_to_image(
         (image_hw[1], image_hw[0]),
         flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
         borderMode=cv2.BORDER_CONSTANT,
-        borderValue=0,
+        borderValue=(0.0,),
     )
     return out.reshape(image_hw[0], image_hw[1], channels)
 
@@ -167,10 +168,10 @@ class SchpOnnxParser:
         self.input_size: tuple[int, int] = (int(size[0]), int(size[1]))
         self.classes = len(LABEL_SETS[self.params.label_set][0])
         self._digest: str | None = None
-        self._session = None
+        self._session: Any = None  # an onnxruntime session, loaded lazily
         self._input_name = ""
         self._half = False
-        self._mp = None
+        self._mp: Any = None  # MediaPipeModels, loaded lazily
 
     def fingerprint(self) -> str:
         if self._digest is None:
@@ -237,7 +238,8 @@ class SchpOnnxParser:
             x = x.astype(np.float16)
         outputs = self._session.run(None, {self._input_name: x})
         logits = pick_parsing_output(outputs, self._output_names, self.classes)
-        image = logits_to_image(logits.astype(np.float32), matrix, self.input_size, rgb.shape[:2])
+        image_hw = (rgb.shape[0], rgb.shape[1])
+        image = logits_to_image(logits.astype(np.float32), matrix, self.input_size, image_hw)
         return image.argmax(axis=2)
 
     def annotate(self, item: Item) -> Sample:

@@ -76,10 +76,10 @@ class SegformerParser:
         self.landmarks = landmarks
         self.local, self.model_id = resolve_checkpoint(self.params.model)
         self._digest: str | None = None
-        self._model = None
-        self._processor = None
-        self._device = None
-        self._mp = None
+        self._model: Any = None  # loaded lazily (transformers, torch)
+        self._processor: Any = None
+        self._device: Any = None
+        self._mp: Any = None
         self.label_set: str | None = None
 
     def fingerprint(self) -> str:
@@ -187,6 +187,7 @@ class SegformerParser:
     def annotate(self, item: Item) -> Sample:
         check_rgb(item.rgb, item.id)
         source = self.predict(item.rgb)
+        assert self.label_set is not None  # predict() loaded the model and its label set
         parse, notes = finish_parse(source, self.label_set, item.rgb, self._mp)
         notes.update(backend=self.name, model=self.model_id, device=str(self._device))
         return Sample(id=item.id, split=item.split, parse=parse, provenance=notes)
