@@ -9,9 +9,9 @@ import onnxruntime as ort
 import pytest
 import torch
 from infer_data import tiny_checkpoint
-from vton.infer.export import ExportMismatch, example_inputs, export_model, keeps_unmasked
 
 from vton.cli import main as vton_main
+from vton.infer.model_export import ExportMismatch, example_inputs, export_model, keeps_unmasked
 from vton.infer.pipeline import load_models
 
 

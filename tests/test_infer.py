@@ -11,12 +11,12 @@ import pytest
 import torch
 from infer_data import SIZE, garment_photo, person_photo, tiny_checkpoint, tiny_params
 from PIL import Image, ImageFilter
-from vton.infer.inputs import model_batch
 
 from vton.annotate.agnostic import make_agnostic
 from vton.annotate.base import AnnotationRejected
 from vton.cli import main as vton_main
 from vton.infer import INTERMEDIATES, InferencePipeline, checkpoint_dirs
+from vton.infer.model_io import model_batch
 from vton.layout import Layout
 from vton.sources.sample import generate_sample
 from vton.train.data import load_pair

@@ -24,7 +24,7 @@ from vton.config import Params
 from vton.evaluate import metrics
 from vton.evaluate.features import LPIPS, FeatureNet, fid, kid
 from vton.formats.images import write_jpeg, write_png
-from vton.models.pipeline import TryOnPipeline
+from vton.models.gmm_tom import TryOnPipeline
 from vton.train.data import TryOnDataset
 from vton.train.grid import image_grid, to_uint8
 from vton.train.runtime import deterministic, resolve_device

@@ -10,7 +10,7 @@
     out.images     # every intermediate by name; out.timings: seconds per stage
 
 (`vton.models.TryOnPipeline` is the tensor-level GMM + TOM this builds on.) Front ends:
-`vton tryon`, `vton serve` (`vton.infer.api`), `vton export-model` (`vton.infer.export`).
+`vton tryon`, `vton serve` (`vton.infer.api`), `vton export-model` (`vton.infer.model_export`).
 """
 
 from vton.infer.pipeline import INTERMEDIATES, InferencePipeline, TryOnResult, checkpoint_dirs

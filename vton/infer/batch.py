@@ -105,12 +105,14 @@ def run_batch(
     from tqdm import tqdm
 
     from vton.annotate.base import AnnotationRejected
-    from vton.fileio import atomic_write_bytes
+    from vton.fileio import atomic_write_bytes, atomic_write_text
     from vton.formats.images import ImageRejected, load_photo
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    rejects, done, stage_sums = [], 0, {}
+    rejects: list[dict] = []
+    done = 0
+    stage_sums: dict[str, float] = {}
     start = time.perf_counter()
     names = set()
     for person_path, garment_path in tqdm(pairs, desc="try-on", unit="pair", disable=not progress):
@@ -139,7 +141,7 @@ def run_batch(
         done += 1
         if on_result is not None:
             on_result(record | {"path": str(target), "timings": result.timings})
-    (out / "rejects.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rejects))
+    atomic_write_text(out / "rejects.jsonl", "".join(json.dumps(r) + "\n" for r in rejects))
     seconds = time.perf_counter() - start
     return {
         "pairs": len(pairs),

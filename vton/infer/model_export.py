@@ -28,6 +28,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from vton.fileio import atomic_write_text
 from vton.models.inputs import PERSON_CHANNELS
 
 FORMATS = ("onnx", "torchscript")
@@ -67,7 +68,7 @@ def graph_io(name: str, module: nn.Module) -> tuple[type, tuple[str, ...], tuple
     if name == "gmm":
         return _GmmGraph, ("person", "cloth", "cloth_mask"), ("warped_cloth", "warped_mask")
     if name == "tom":
-        inputs = ("person", "warped_cloth", "warped_mask")
+        inputs: tuple[str, ...] = ("person", "warped_cloth", "warped_mask")
         if keeps_unmasked(module):
             inputs += ("agnostic_mask",)
         return _TomGraph, inputs, ("result", "rendered", "mask")
@@ -198,5 +199,5 @@ def export_checkpoint(
             "tom": export_model("tom", models.tom, out, size, formats, atol),
         },
     }
-    (out / "export-report.json").write_text(json.dumps(report, indent=2) + "\n")
+    atomic_write_text(out / "export-report.json", json.dumps(report, indent=2) + "\n")
     return report

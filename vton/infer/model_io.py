@@ -14,6 +14,7 @@ The temporary folder lives for the call only (a few ms at 512x384).
 from __future__ import annotations
 
 import tempfile
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -77,9 +78,9 @@ def model_batch(arrays: dict, size: tuple[int, int], device: torch.device) -> di
         **{name: arrays[name] for name in _ARRAYS},
     )
     with tempfile.TemporaryDirectory(prefix="vton-infer-") as tmp:
-        layout = Layout(tmp)
+        layout = Layout(Path(tmp))
         write_sample(layout, sample, height, width)
-        pair = load_pair(layout, SPLIT, PAIR_ID, PAIR_ID, size=tuple(size))
+        pair = load_pair(layout, SPLIT, PAIR_ID, PAIR_ID, size=(size[0], size[1]))
     return {k: v[None].to(device) for k, v in pair.items() if isinstance(v, torch.Tensor)}
 
 
@@ -110,9 +111,9 @@ def paste_back(photo: np.ndarray, result: np.ndarray, mask: np.ndarray) -> np.nd
     """
     grow = max(1, round(photo.shape[1] / 96))
     kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * grow + 1, 2 * grow + 1))
-    soft = cv2.dilate(mask.astype(np.uint8), kernel).astype(np.float32)
-    soft = cv2.GaussianBlur(soft, (0, 0), grow / 2)
-    soft = np.maximum(soft, mask.astype(np.float32))[..., None]
+    dilated = cv2.dilate(mask.astype(np.uint8), kernel).astype(np.float32)
+    blurred = cv2.GaussianBlur(dilated, (0, 0), grow / 2)
+    soft = np.maximum(blurred, mask.astype(np.float32))[..., None]
     blended = result.astype(np.float32) * soft + photo.astype(np.float32) * (1 - soft)
     return np.clip(blended + 0.5, 0, 255).astype(np.uint8)
 

@@ -11,7 +11,7 @@ size) into the person wearing the garment:
 3. inputs: the annotations are written into a per-call temporary dataset in the VITON-HD
    layout and read back with `vton.train.data.load_pair`, the function training reads its
    samples with, so the models see exactly what they saw in training (same encodings, same
-   resize, same label grouping) — see `vton.infer.inputs`;
+   resize, same label grouping) — see `vton.infer.model_io`;
 4. models: GMM then TOM (`vton.models.TryOnPipeline`) on the device, at the training size
    (`infer.model_size: trained`) or at the working size;
 5. outputs: every tensor back to (H, W, 3) uint8 at the working size; with
@@ -239,14 +239,11 @@ class InferencePipeline:
         """
         from vton.annotate.agnostic import make_agnostic
         from vton.annotate.base import Item
-        from vton.infer.inputs import model_batch, to_images
+        from vton.checks import check_rgb
+        from vton.infer.model_io import model_batch, to_images
 
-        for name, rgb in (("person", person), ("garment", garment)):
-            if not isinstance(rgb, np.ndarray) or rgb.ndim != 3 or rgb.shape[2] != 3:
-                got = getattr(rgb, "shape", type(rgb).__name__)
-                raise ValueError(f"{name} must be an (H, W, 3) uint8 RGB array, got {got}")
-            if rgb.dtype != np.uint8:
-                raise ValueError(f"{name} must be uint8 RGB, got {rgb.dtype}")
+        check_rgb(person, "person")
+        check_rgb(garment, "garment")
         timings: dict[str, float] = {}
         start = time.perf_counter()
 

@@ -14,8 +14,8 @@ with `[None]`).
 
 from vton.models.discriminator import DiscriminatorConfig, PatchDiscriminator
 from vton.models.gmm import GMM, GMMConfig, GMMOutput
+from vton.models.gmm_tom import TryOnOutput, TryOnPipeline
 from vton.models.inputs import PERSON_CHANNELS, PERSON_PARTS, person_representation
-from vton.models.pipeline import TryOnOutput, TryOnPipeline
 from vton.models.tom import TOM, TOMConfig, TOMOutput
 
 __all__ = [

@@ -1,0 +1,147 @@
+"""`vton tryon`, `vton serve`, `vton export-model`: use a trained checkpoint."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from vton.cli.args import parse_size
+
+
+def cmd_tryon(args: argparse.Namespace) -> int:
+    from vton.annotate.base import AnnotationRejected
+    from vton.config import load_params
+    from vton.formats.images import ImageRejected
+    from vton.infer import InferencePipeline
+    from vton.infer.batch import folder_pairs, read_pairs_file, run_batch, tryon_file
+    from vton.infer.output import check_format
+
+    params = load_params(args.params)
+    if args.batch:
+        if args.pairs is not None:
+            pairs = read_pairs_file(args.pairs)
+        elif args.person is not None and args.garment is not None:
+            pairs = folder_pairs(args.person, args.garment, args.pairing)
+        else:
+            raise ValueError("--batch needs --pairs FILE, or --person DIR and --garment DIR")
+        fmt = check_format(args.format, args.quality)
+        pipe = InferencePipeline.from_checkpoint(args.checkpoint, params, args.device)
+        summary = run_batch(
+            pipe, pairs, args.out, fmt=fmt, quality=args.quality, with_strip=args.strip
+        )
+        print(json.dumps(summary, indent=2))
+        return 0 if summary["rejected"] == 0 else 1
+    if args.person is None or args.garment is None:
+        raise ValueError("vton tryon needs --person PHOTO and --garment PHOTO (or --batch)")
+    pipe = InferencePipeline.from_checkpoint(args.checkpoint, params, args.device)
+    try:
+        result = tryon_file(
+            pipe, args.person, args.garment, args.out, with_strip=args.strip, quality=args.quality
+        )
+    except (ImageRejected, AnnotationRejected) as exc:
+        print(f"error: {exc.reason}: {exc.detail}", file=sys.stderr)
+        return 1
+    timings = {k: round(v * 1000) for k, v in result.timings.items()}
+    print(json.dumps({"out": str(args.out), "ms": timings}))
+    return 0
+
+
+def _add_tryon(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser(
+        "tryon",
+        help="try a garment on a person photo (or --batch many) with a trained checkpoint",
+        description="Annotate the person (pose, parse, DensePose, agnostic) and the garment "
+        "(mask), run GMM + TOM and write the result (params: infer, and the annotators' "
+        "sections). --batch: PERSON and GARMENT are folders (or give --pairs FILE) and OUT "
+        "is a folder; models load once.",
+    )
+    p.add_argument("--person", type=Path, help="person photo (a folder with --batch)")
+    p.add_argument("--garment", type=Path, help="garment photo (a folder with --batch)")
+    p.add_argument(
+        "--checkpoint",
+        type=Path,
+        default=Path("data/models"),
+        help="folder with gmm/ and tom/ (default: data/models, what dvc repro trains)",
+    )
+    p.add_argument(
+        "--out",
+        type=Path,
+        required=True,
+        help="result image (.png/.jpg/.webp); a folder with --batch",
+    )
+    p.add_argument("--strip", action="store_true", help="write every intermediate side by side")
+    p.add_argument("--batch", action="store_true", help="many pairs, one loaded pipeline")
+    p.add_argument("--pairs", type=Path, help="with --batch: lines 'PERSON GARMENT' (paths)")
+    p.add_argument(
+        "--pairing",
+        choices=("by_name", "sorted"),
+        default="by_name",
+        help="with --batch over folders: same file stem, or i-th with i-th",
+    )
+    p.add_argument("--format", default="png", help="with --batch: png, jpeg or webp")
+    p.add_argument("--quality", type=int, default=90, help="jpeg/webp quality 1..100")
+    p.add_argument("--device", help="auto, cpu, cuda, cuda:N (default: infer.device)")
+    p.add_argument("--params", type=Path, default=Path("params.yaml"))
+    p.set_defaults(func=cmd_tryon)
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import dataclasses
+
+    from vton.config import load_params
+    from vton.infer.api import serve
+
+    params = load_params(args.params)
+    if args.workers is not None:
+        s = dataclasses.replace(params.infer.serve, workers=args.workers)
+        params = dataclasses.replace(params, infer=dataclasses.replace(params.infer, serve=s))
+    serve(args.checkpoint, params, args.host, args.port)
+    return 0
+
+
+def _add_serve(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser(
+        "serve",
+        help="serve the try-on HTTP API and web page (FastAPI + uvicorn)",
+        description="Loads the checkpoint once, then serves /api/v1 (tryon, batch, jobs, "
+        "health) and the web page at / (params: infer.serve).",
+    )
+    p.add_argument("--checkpoint", type=Path, default=Path("data/models"))
+    p.add_argument("--host", help="default: infer.serve.host (127.0.0.1)")
+    p.add_argument("--port", type=int, help="default: infer.serve.port")
+    p.add_argument("--workers", type=int, help="try-ons at once (default: infer.serve.workers)")
+    p.add_argument("--params", type=Path, default=Path("params.yaml"))
+    p.set_defaults(func=cmd_serve)
+
+
+def cmd_export_model(args: argparse.Namespace) -> int:
+    from vton.infer.model_export import export_checkpoint
+
+    formats = tuple(f.strip() for f in args.format.split(",") if f.strip())
+    report = export_checkpoint(
+        args.checkpoint, args.out, formats=formats, size=args.size, atol=args.atol
+    )
+    print(json.dumps(report, indent=2))
+    return 0
+
+
+def _add_export_model(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser(
+        "export-model",
+        help="export the GMM and TOM to ONNX and TorchScript, checked against PyTorch",
+    )
+    p.add_argument("--checkpoint", type=Path, default=Path("data/models"))
+    p.add_argument("--out", type=Path, required=True, help="folder for gmm/tom .onnx and .pt")
+    p.add_argument("--format", default="onnx,torchscript", help="comma list: onnx, torchscript")
+    p.add_argument("--size", type=parse_size, help="HxW to export at (default: the training size)")
+    p.add_argument("--atol", type=float, default=1e-4, help="largest allowed |difference|")
+    p.set_defaults(func=cmd_export_model)
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add `tryon`, `serve`, `export-model` to `subparsers`, in this order."""
+    _add_tryon(subparsers)
+    _add_serve(subparsers)
+    _add_export_model(subparsers)
