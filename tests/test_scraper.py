@@ -1,8 +1,8 @@
 """The scraper against a fixture shop served from 127.0.0.1, then its output through the
 `scraped` source and a real `dvc repro`.
 
-The shop (`scraper/sites/example-shop.yaml` is its spec, the one README.md shows) has three
-listing pages joined by pagination and sixteen product links: good products (synthetic
+The shop (`scraper/sites/example-shop.yaml` is its spec, the one docs/scraping.md shows) has
+three listing pages joined by pagination and sixteen product links: good products (synthetic
 people and garments from vton.sources.sample, which MediaPipe Pose finds whole), two real
 photos where MediaPipe finds a person but no sure torso (skimage's astronaut, hips at the
 bottom edge; matplotlib's Grace Hopper, head and shoulders), a page robots.txt forbids, a
@@ -513,9 +513,9 @@ def test_site_spec_errors_name_the_key():
     assert SPEC.category_of(" t-shirts ") == "top" and SPEC.category_of("Scarves") is None
 
 
-def test_readme_shows_the_example_spec_the_tests_use():
+def test_docs_show_the_example_spec_the_tests_use():
     spec = (PROJECT / "scraper" / "sites" / "example-shop.yaml").read_text()
-    assert f"```yaml\n{spec}```" in (PROJECT / "README.md").read_text()
+    assert f"```yaml\n{spec}```" in (PROJECT / "docs" / "scraping.md").read_text()
 
 
 def test_duplicate_index_tells_resized_copies_from_other_pictures():
