@@ -21,7 +21,7 @@ from PIL import Image
 from vton.formats import openpose
 from vton.formats.openpose import Body25 as K
 from vton.layout import KINDS, read_jsonl
-from vton.qa.metrics import pck
+from vton.qa.agreement import pck
 
 PROJECT = Path(__file__).resolve().parents[1]
 

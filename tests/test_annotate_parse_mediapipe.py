@@ -20,7 +20,7 @@ from vton.config import ParseParams
 from vton.formats.images import read_rgb
 from vton.formats.labels import VitonLabel as V
 from vton.formats.labels import read_parse
-from vton.qa.metrics import group_confusion, group_miou, miou_from_confusion
+from vton.qa.agreement import group_confusion, group_miou, miou_from_confusion
 from vton.sources.sample import generate_sample
 
 GOLDEN_MEAN_FLOOR = 0.80  # we reach 0.83 over the five golden samples

@@ -27,7 +27,7 @@ from vton.config import PoseParams
 from vton.formats import openpose
 from vton.formats.images import read_rgb
 from vton.formats.openpose import Body25, Coco18
-from vton.qa.metrics import TORSO_KEYPOINTS, pck, torso_height
+from vton.qa.agreement import TORSO_KEYPOINTS, pck, torso_height
 
 # --- fixtures ---------------------------------------------------------------------------
 

@@ -99,12 +99,60 @@ def _evaluate(
     features = FeatureNet(e.fid.weights).to(device) if e.fid.weights else None
 
     out: dict = {"height": size[0], "width": size[1]}
+    paired = TryOnDataset(dataset, "test", size=size)
+    loader = DataLoader(paired, batch_size=e.batch_size)
+    scores, rows, grid_columns = _paired(pipe, lpips, loader, device, results_dir)
+    out |= scores
+    out["n_paired"] = len(paired)
+    if lpips is None:
+        out["lpips"] = _absent("evaluate.lpips.backbone/linear")
+
+    unpaired = TryOnDataset(dataset, "test", unpaired=True, size=size)
+    loader = DataLoader(unpaired, batch_size=e.batch_size)
+    preserve, fake_features, real_features, unpaired_columns = _unpaired(
+        pipe, features, loader, device, results_dir
+    )
+    out["n_unpaired"] = len(unpaired)
+    out["unpaired_preserve_l1"] = round(float(np.mean(preserve["model"])), 5)
+    out["baseline_paste_unpaired_preserve_l1"] = round(float(np.mean(preserve["paste"])), 5)
+    if features is not None:
+        fake, real = np.concatenate(fake_features), np.concatenate(real_features)
+        out["unpaired_fid"] = round(fid(fake, real), 4)
+        out["unpaired_kid"] = round(kid(fake, real, subset=e.fid.kid_subset), 6)
+    else:
+        out["unpaired_fid"] = out["unpaired_kid"] = _absent("evaluate.fid.weights")
+    out["seconds"] = round(time.perf_counter() - began, 3)
+
+    if scores_path is not None:
+        scores_path.parent.mkdir(parents=True, exist_ok=True)
+        pd.DataFrame(rows).to_csv(scores_path, index=False, float_format="%.5f")
+    if grid_path is not None:
+        columns = [torch.cat(c) for c in grid_columns]
+        write_png(grid_path, image_grid(columns, rows=e.grid_samples))
+    if unpaired_grid_path is not None:
+        columns = [torch.cat(c) for c in unpaired_columns]
+        write_png(unpaired_grid_path, image_grid(columns, rows=e.grid_samples))
+    return out
+
+
+def _on(batch: dict, device: torch.device) -> dict:
+    return {k: v.to(device) if isinstance(v, torch.Tensor) else v for k, v in batch.items()}
+
+
+def _paired(
+    pipe: TryOnPipeline,
+    lpips: LPIPS | None,
+    loader: DataLoader,
+    device: torch.device,
+    results_dir: Path | None,
+) -> tuple[dict[str, float], list[dict], list[list[torch.Tensor]]]:
+    """Score the model and the baselines against each photo: the mean scores, a row of
+    scores per sample, and the grid's columns (agnostic, cloth, warped, result, photo)."""
     rows: list[dict] = []
     sums: dict[str, list[float]] = {}
     grid_columns: list[list[torch.Tensor]] = [[] for _ in range(5)]
-    paired = TryOnDataset(dataset, "test", size=size)
-    for batch in DataLoader(paired, batch_size=e.batch_size):
-        b = {k: v.to(device) if isinstance(v, torch.Tensor) else v for k, v in batch.items()}
+    for batch in loader:
+        b = _on(batch, device)
         pred = pipe(b)
         truth = b["person"]
         candidates = {"model": pred.result, **baselines(b)}
@@ -129,17 +177,24 @@ def _evaluate(
         if results_dir is not None:
             for pid, image in zip(b["id"], pred.result, strict=True):
                 write_jpeg(results_dir / "paired" / f"{pid}.jpg", to_uint8(image))
-    out |= {k: round(float(np.mean(v)), 5) for k, v in sums.items()}
-    out["n_paired"] = len(paired)
-    if lpips is None:
-        out["lpips"] = _absent("evaluate.lpips.backbone/linear")
+    scores = {k: round(float(np.mean(v)), 5) for k, v in sums.items()}
+    return scores, rows, grid_columns
 
-    unpaired = TryOnDataset(dataset, "test", unpaired=True, size=size)
+
+def _unpaired(
+    pipe: TryOnPipeline,
+    features: FeatureNet | None,
+    loader: DataLoader,
+    device: torch.device,
+    results_dir: Path | None,
+) -> tuple[dict[str, list[float]], list[np.ndarray], list[np.ndarray], list[list[torch.Tensor]]]:
+    """Each person with another's garment: the preserve L1 of the model and of paste, the
+    feature rows of results and photos (when `features`), and the grid's columns."""
     preserve: dict[str, list[float]] = {"model": [], "paste": []}
     fake_features, real_features = [], []
     unpaired_columns: list[list[torch.Tensor]] = [[] for _ in range(4)]
-    for batch in DataLoader(unpaired, batch_size=e.batch_size):
-        b = {k: v.to(device) if isinstance(v, torch.Tensor) else v for k, v in batch.items()}
+    for batch in loader:
+        b = _on(batch, device)
         pred = pipe(b)
         keep = 1 - b["agnostic_mask"]
         preserve["model"] += metrics.l1(pred.result, b["person"], keep).tolist()
@@ -154,27 +209,7 @@ def _evaluate(
         if results_dir is not None:
             for pid, cid, image in zip(b["id"], b["cloth_id"], pred.result, strict=True):
                 write_jpeg(results_dir / "unpaired" / f"{pid}__{cid}.jpg", to_uint8(image))
-    out["n_unpaired"] = len(unpaired)
-    out["unpaired_preserve_l1"] = round(float(np.mean(preserve["model"])), 5)
-    out["baseline_paste_unpaired_preserve_l1"] = round(float(np.mean(preserve["paste"])), 5)
-    if features is not None:
-        fake, real = np.concatenate(fake_features), np.concatenate(real_features)
-        out["unpaired_fid"] = round(fid(fake, real), 4)
-        out["unpaired_kid"] = round(kid(fake, real, subset=e.fid.kid_subset), 6)
-    else:
-        out["unpaired_fid"] = out["unpaired_kid"] = _absent("evaluate.fid.weights")
-    out["seconds"] = round(time.perf_counter() - began, 3)
-
-    if scores_path is not None:
-        scores_path.parent.mkdir(parents=True, exist_ok=True)
-        pd.DataFrame(rows).to_csv(scores_path, index=False, float_format="%.5f")
-    if grid_path is not None:
-        columns = [torch.cat(c) for c in grid_columns]
-        write_png(grid_path, image_grid(columns, rows=e.grid_samples))
-    if unpaired_grid_path is not None:
-        columns = [torch.cat(c) for c in unpaired_columns]
-        write_png(unpaired_grid_path, image_grid(columns, rows=e.grid_samples))
-    return out
+    return preserve, fake_features, real_features, unpaired_columns
 
 
 def beats_baselines(result: dict) -> dict[str, bool]:

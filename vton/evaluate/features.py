@@ -31,6 +31,9 @@ LPIPS_SCALE = (0.458, 0.448, 0.450)
 class LPIPS(nn.Module):
     """forward(x, y) with (B, 3, H, W) in [-1, 1] -> (B,) distances (lower is closer)."""
 
+    shift: torch.Tensor  # buffers, (1, 3, 1, 1)
+    scale: torch.Tensor
+
     def __init__(self, backbone: str | Path, linear: str | Path):
         super().__init__()
         self.net = VGGFeatures(load_state_dict(backbone), taps="last", source=str(backbone))

@@ -7,6 +7,8 @@ networks and live in `vton.evaluate.features`; they run only from local weight f
 
 from __future__ import annotations
 
+from typing import cast
+
 import torch
 from torchmetrics.functional.image import structural_similarity_index_measure
 
@@ -17,8 +19,13 @@ def _unit(x: torch.Tensor) -> torch.Tensor:
 
 def ssim(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     """(B,) SSIM of each pair."""
-    return structural_similarity_index_measure(
-        _unit(pred), _unit(target), data_range=1.0, reduction="none"
+    # torchmetrics types the result as a tensor or a (tensor, full image) pair; without
+    # return_full_image it is the tensor
+    return cast(
+        torch.Tensor,
+        structural_similarity_index_measure(
+            _unit(pred), _unit(target), data_range=1.0, reduction="none"
+        ),
     )
 
 

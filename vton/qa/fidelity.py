@@ -40,7 +40,13 @@ from vton.formats.labels import PARSE_GROUPS, read_parse
 from vton.formats.masks import read_mask
 from vton.formats.openpose import read_keypoints
 from vton.layout import KINDS, SPLITS, Layout
-from vton.qa.metrics import TORSO_KEYPOINTS, group_confusion, miou_from_confusion, pck, torso_height
+from vton.qa.agreement import (
+    TORSO_KEYPOINTS,
+    group_confusion,
+    miou_from_confusion,
+    pck,
+    torso_height,
+)
 
 COMPARED = (
     "pose_json",
@@ -290,51 +296,16 @@ def compare(
         if k in COMPARED or what.startswith("missing")
     }
     samples = {"ref": 0, "ours": 0, "compared": 0}
+    work = _inventory(ref_layout, ours_layout, counts, samples)
     rows: list[dict] = []
-    work: list[tuple[str, str, dict[str, set[str]], dict[str, set[str]]]] = []
-    for split in SPLITS:
-        ref_ids = {k: set(ref_layout.ids(split, k)) for k in KINDS}
-        our_ids = {k: set(ours_layout.ids(split, k)) for k in KINDS}
-        samples["ref"] += len(set().union(*ref_ids.values()))
-        samples["ours"] += len(set().union(*our_ids.values()))
-        for k in KINDS:
-            counts[f"missing_ours_{k}"] += len(ref_ids[k] - our_ids[k])
-            counts[f"missing_ref_{k}"] += len(our_ids[k] - ref_ids[k])
-        ids = sorted(set().union(*ref_ids.values(), *our_ids.values()))
-        work += [(split, sid, ref_ids, our_ids) for sid in ids]
-
     for split, sid, ref_ids, our_ids in tqdm(
         work, desc="fidelity", unit="sample", disable=not progress
     ):
-        row: dict = {"split": split, "id": sid}
-        problems: list[str] = []
-        compared = False
-        for k in COMPARED:
-            if sid not in ref_ids[k] or sid not in our_ids[k]:
-                continue
-            try:
-                row.update(
-                    scorers[k].add(ref_layout.path(split, k, sid), ours_layout.path(split, k, sid))
-                )
-            except _SizeMismatch as exc:
-                counts[f"size_mismatch_{k}"] += 1
-                problems.append(f"size mismatch {exc}")
-                continue
-            except (OSError, ValueError) as exc:  # unreadable or malformed, in either dataset
-                counts[f"unreadable_{k}"] += 1
-                problems.append(f"{k}: {exc}")
-                continue
-            counts[f"compared_{k}"] += 1
-            compared = True
+        row, compared = _compare_sample(
+            (ref_layout, ours_layout), split, sid, (ref_ids, our_ids), scorers, counts
+        )
         samples["compared"] += compared
-        row["missing_ours"] = ",".join(
-            k for k in KINDS if sid in ref_ids[k] and sid not in our_ids[k]
-        )
-        row["missing_ref"] = ",".join(
-            k for k in KINDS if sid in our_ids[k] and sid not in ref_ids[k]
-        )
-        row["problems"] = "; ".join(problems)
-        rows.append({key: _round(v) for key, v in row.items()})
+        rows.append(row)
 
     summary: dict[str, float | int] = {
         "samples_compared": samples["compared"],
@@ -346,6 +317,64 @@ def compare(
         summary.update({k: _round(v) for k, v in scorer.summary().items() if v is not None})
     summary.update(counts)
     return FidelityResult(summary, rows)
+
+
+_Ids = dict[str, set[str]]  # the ids of each kind in one split of one dataset
+
+
+def _inventory(
+    ref_layout: Layout, ours_layout: Layout, counts: dict[str, int], samples: dict[str, int]
+) -> list[tuple[str, str, _Ids, _Ids]]:
+    """Every (split, id) either dataset has, with both datasets' ids of the split; counts
+    the samples of each and the kinds missing from either into `samples` and `counts`."""
+    work: list[tuple[str, str, _Ids, _Ids]] = []
+    for split in SPLITS:
+        ref_ids = {k: set(ref_layout.ids(split, k)) for k in KINDS}
+        our_ids = {k: set(ours_layout.ids(split, k)) for k in KINDS}
+        samples["ref"] += len(set().union(*ref_ids.values()))
+        samples["ours"] += len(set().union(*our_ids.values()))
+        for k in KINDS:
+            counts[f"missing_ours_{k}"] += len(ref_ids[k] - our_ids[k])
+            counts[f"missing_ref_{k}"] += len(our_ids[k] - ref_ids[k])
+        ids = sorted(set().union(*ref_ids.values(), *our_ids.values()))
+        work += [(split, sid, ref_ids, our_ids) for sid in ids]
+    return work
+
+
+def _compare_sample(
+    layouts: tuple[Layout, Layout],
+    split: str,
+    sid: str,
+    ids: tuple[_Ids, _Ids],
+    scorers: dict[str, _Scorer],
+    counts: dict[str, int],
+) -> tuple[dict, bool]:
+    """The row of one sample, and whether any kind of it was compared."""
+    (ref_layout, ours_layout), (ref_ids, our_ids) = layouts, ids
+    row: dict = {"split": split, "id": sid}
+    problems: list[str] = []
+    compared = False
+    for k in COMPARED:
+        if sid not in ref_ids[k] or sid not in our_ids[k]:
+            continue
+        try:
+            row.update(
+                scorers[k].add(ref_layout.path(split, k, sid), ours_layout.path(split, k, sid))
+            )
+        except _SizeMismatch as exc:
+            counts[f"size_mismatch_{k}"] += 1
+            problems.append(f"size mismatch {exc}")
+            continue
+        except (OSError, ValueError) as exc:  # unreadable or malformed, in either dataset
+            counts[f"unreadable_{k}"] += 1
+            problems.append(f"{k}: {exc}")
+            continue
+        counts[f"compared_{k}"] += 1
+        compared = True
+    row["missing_ours"] = ",".join(k for k in KINDS if sid in ref_ids[k] and sid not in our_ids[k])
+    row["missing_ref"] = ",".join(k for k in KINDS if sid in our_ids[k] and sid not in ref_ids[k])
+    row["problems"] = "; ".join(problems)
+    return {key: _round(v) for key, v in row.items()}, compared
 
 
 def _round(value):

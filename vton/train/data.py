@@ -151,7 +151,7 @@ class TryOnDataset(Dataset):
         size: tuple[int, int] | None = None,
         augment: TrainData | None = None,
     ):
-        self.layout = Layout(root)
+        self.layout = Layout(Path(root))
         self.split = split
         pairs_path = self.layout.pairs_path(split, unpaired=unpaired)
         if not pairs_path.is_file():
@@ -177,7 +177,7 @@ def dataset_size(root: str | Path, split: str = "train") -> tuple[int, int]:
     """(height, width) of the split's person photos (of its first pair)."""
     from vton.formats.images import image_size
 
-    layout = Layout(root)
+    layout = Layout(Path(root))
     person_id, _ = read_pairs(layout.pairs_path(split))[0]
     return image_size(layout.path(split, "image", person_id))
 

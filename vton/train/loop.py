@@ -5,15 +5,17 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-import os
 import time
 from pathlib import Path
+from typing import Any, cast
 
 import torch
 from torch.utils.data import DataLoader
 
+from vton.fileio import atomic_path
 from vton.formats.images import write_png
 from vton.layout import Layout
+from vton.models.blocks import ConfigModule
 from vton.train.data import StepBatches, TryOnDataset
 from vton.train.runtime import Runtime
 from vton.train.tasks import Task
@@ -50,11 +52,9 @@ def fingerprint(**parts) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
-def _atomic_torch_save(obj, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    torch.save(obj, tmp)
-    os.replace(tmp, path)
+def _atomic_torch_save(obj: dict, path: Path) -> None:
+    with atomic_path(path) as tmp:
+        torch.save(obj, tmp)
 
 
 def load_checkpoint(task: Task, path: Path, expected: str) -> int:
@@ -126,96 +126,149 @@ def fit(
         if getattr(schedule, name) <= 0:
             raise ValueError(f"{name} must be positive, got {getattr(schedule, name)}")
     ckpt = checkpoints / fp / CHECKPOINT if checkpoints else None
-    for net in task.nets.values():  # on the device first: optimiser state follows the params
-        net.to(runtime.device)
-    start = load_checkpoint(task, ckpt, fp) if ckpt else 0
-    task.setup(runtime)
-    if getattr(task, "scaler_state", None):
-        task.scaler.load_state_dict(task.scaler_state)
+    start = _prepare(task, runtime, ckpt, fp)
     batches = StepBatches(
         len(dataset), schedule.batch_size, seed, start, schedule.steps, runtime.rank, runtime.world
     )
-    # Every random choice of data loading comes from the (index, seed) pairs of `batches`,
-    # so a sample is the same whichever worker (or the trainer itself) loads it. The loader's
-    # own generator only seeds the workers' global RNGs, which nothing here reads; a
-    # dedicated one keeps the loader from drawing on torch's global RNG.
-    loader = DataLoader(
-        dataset,
-        batch_sampler=batches,
-        num_workers=loader_workers,
-        pin_memory=runtime.device.type == "cuda",
-        persistent_workers=False,
-        prefetch_factor=4 if loader_workers else None,
-        generator=torch.Generator().manual_seed(seed),
-        # Workers start from a clean server process, not a fork of this one: a fork copies
-        # whatever threads and exit handlers the caller's process holds (a test session, a
-        # notebook, a flow), and a worker that inherits them can die at shutdown.
-        multiprocessing_context="forkserver" if loader_workers else None,
-    )
+    loader = _loader(dataset, batches, seed, loader_workers, runtime)
     live = None
     if runtime.main and live_dir is not None:
         live = _live(live_dir, resume=start > 0)
     if runtime.main and start:
         print(f"resuming from {ckpt} at step {start} of {schedule.steps}")
-
-    sums: dict[str, float] = {}
-    last: dict[str, float] = {}
-    counted = 0
-    wait = compute = startup = 0.0
-    began = tick = time.perf_counter()
-    step = start
-    for batch in loader:
-        fetched = time.perf_counter()
-        if step == start:  # the first batch waits for the workers to start: counted apart
-            startup = fetched - tick
-        else:
-            wait += fetched - tick
-        values = task.step(batch)
-        step += 1
-        for k, v in values.items():
-            sums[k] = sums.get(k, 0.0) + v
-        counted += 1
-        if step % schedule.log_every == 0 or step == schedule.steps:
-            last = runtime.mean({k: v / counted for k, v in sums.items()})
-            sums, counted = {}, 0
-            if live is not None:
-                live.step = step
-                for k, v in last.items():
-                    live.log_metric(f"train_{k}", v)
-                live.make_summary()
-        if (
-            runtime.main
-            and samples_dir is not None
-            and (
-                (schedule.sample_every and step % schedule.sample_every == 0)
-                or step == schedule.steps
-            )
-        ):
-            write_png(samples_dir / f"step_{step:06d}.png", task.preview())
-        if ckpt is not None and (step % schedule.checkpoint_every == 0 or step == schedule.steps):
-            if runtime.main:
-                save_checkpoint(task, ckpt, step, fp)
-            runtime.barrier()
-        tick = time.perf_counter()
-        compute += tick - fetched
-    seconds = time.perf_counter() - began
-    steps_run = step - start
-    summary = {
-        "step": step,
-        "resumed_from": start,
-        "seconds": round(seconds, 3),
-        "samples_per_s": round(steps_run * schedule.batch_size / seconds, 3) if steps_run else 0.0,
-        # Of the steady state: the time after the first batch arrived.
-        "data_wait_fraction": round(wait / (wait + compute), 4) if steps_run else 0.0,
-        "startup_seconds": round(startup, 3),
-        "world_size": runtime.world,
-        **{f"train_{k}": v for k, v in last.items()},
-    }
+    run = _Run(task, runtime, schedule, fp, ckpt, live, samples_dir, start)
+    run.train(loader)
+    summary = run.summary()
     if runtime.main:
-        task.nets[task.export_name].save_pretrained(out)
+        cast(ConfigModule, task.nets[task.export_name]).save_pretrained(out)
         if live is not None:
             live.summary.update({k: v for k, v in summary.items() if k != "step"})
             live.make_summary()
             live.end()
     runtime.barrier()
     return summary
+
+
+def _prepare(task: Task, runtime: Runtime, ckpt: Path | None, fp: str) -> int:
+    """Put the nets on the device, load a matching checkpoint, set up the task; the step to
+    start from."""
+    for net in task.nets.values():  # on the device first: optimiser state follows the params
+        net.to(runtime.device)
+    start = load_checkpoint(task, ckpt, fp) if ckpt else 0
+    task.setup(runtime)
+    if task.scaler_state:
+        task.scaler.load_state_dict(task.scaler_state)
+    return start
+
+
+def _loader(
+    dataset: TryOnDataset, batches: StepBatches, seed: int, workers: int, runtime: Runtime
+) -> DataLoader:
+    # Every random choice of data loading comes from the (index, seed) pairs of `batches`,
+    # so a sample is the same whichever worker (or the trainer itself) loads it. The loader's
+    # own generator only seeds the workers' global RNGs, which nothing here reads; a
+    # dedicated one keeps the loader from drawing on torch's global RNG.
+    return DataLoader(
+        dataset,
+        batch_sampler=batches,
+        num_workers=workers,
+        pin_memory=runtime.device.type == "cuda",
+        persistent_workers=False,
+        prefetch_factor=4 if workers else None,
+        generator=torch.Generator().manual_seed(seed),
+        # Workers start from a clean server process, not a fork of this one: a fork copies
+        # whatever threads and exit handlers the caller's process holds (a test session, a
+        # notebook, a flow), and a worker that inherits them can die at shutdown.
+        multiprocessing_context="forkserver" if workers else None,
+    )
+
+
+@dataclasses.dataclass
+class _Run:
+    """The steps of one `fit`: the running loss means, what is written when, and the clock."""
+
+    task: Task
+    runtime: Runtime
+    schedule: Schedule
+    fp: str
+    ckpt: Path | None
+    live: Any
+    samples_dir: Path | None
+    start: int
+    step: int = 0
+    sums: dict[str, float] = dataclasses.field(default_factory=dict)
+    last: dict[str, float] = dataclasses.field(default_factory=dict)
+    counted: int = 0
+    wait: float = 0.0
+    compute: float = 0.0
+    startup: float = 0.0
+    seconds: float = 0.0
+
+    def train(self, loader: DataLoader) -> None:
+        self.step = self.start
+        began = tick = time.perf_counter()
+        for batch in loader:
+            fetched = time.perf_counter()
+            if self.step == self.start:  # the first batch waits for the workers: counted apart
+                self.startup = fetched - tick
+            else:
+                self.wait += fetched - tick
+            values = self.task.step(batch)
+            self.step += 1
+            for k, v in values.items():
+                self.sums[k] = self.sums.get(k, 0.0) + v
+            self.counted += 1
+            self._log()
+            self._write()
+            tick = time.perf_counter()
+            self.compute += tick - fetched
+        self.seconds = time.perf_counter() - began
+
+    def _log(self) -> None:
+        """Every `log_every` steps and at the end: the mean losses over all ranks, to DVCLive."""
+        step, schedule = self.step, self.schedule
+        if step % schedule.log_every == 0 or step == schedule.steps:
+            self.last = self.runtime.mean({k: v / self.counted for k, v in self.sums.items()})
+            self.sums, self.counted = {}, 0
+            if self.live is not None:
+                self.live.step = step
+                for k, v in self.last.items():
+                    self.live.log_metric(f"train_{k}", v)
+                self.live.make_summary()
+
+    def _write(self) -> None:
+        """A preview every `sample_every` steps, a checkpoint every `checkpoint_every`, and
+        both at the end."""
+        step, schedule, runtime = self.step, self.schedule, self.runtime
+        if (
+            runtime.main
+            and self.samples_dir is not None
+            and (
+                (schedule.sample_every and step % schedule.sample_every == 0)
+                or step == schedule.steps
+            )
+        ):
+            write_png(self.samples_dir / f"step_{step:06d}.png", self.task.preview())
+        if self.ckpt is not None and (
+            step % schedule.checkpoint_every == 0 or step == schedule.steps
+        ):
+            if runtime.main:
+                save_checkpoint(self.task, self.ckpt, step, self.fp)
+            runtime.barrier()
+
+    def summary(self) -> dict:
+        steps_run, seconds = self.step - self.start, self.seconds
+        busy = self.wait + self.compute
+        return {
+            "step": self.step,
+            "resumed_from": self.start,
+            "seconds": round(seconds, 3),
+            "samples_per_s": (
+                round(steps_run * self.schedule.batch_size / seconds, 3) if steps_run else 0.0
+            ),
+            # Of the steady state: the time after the first batch arrived.
+            "data_wait_fraction": round(self.wait / busy, 4) if steps_run else 0.0,
+            "startup_seconds": round(self.startup, 3),
+            "world_size": self.runtime.world,
+            **{f"train_{k}": v for k, v in self.last.items()},
+        }

@@ -26,6 +26,7 @@ class Task:
     nets: dict[str, nn.Module]
     optimizers: dict[str, torch.optim.Optimizer]
     export_name: str  # the net saved with save_pretrained at the end
+    scaler_state: dict | None = None  # the GradScaler's, from a checkpoint until `setup`
 
     def setup(self, runtime: Runtime) -> None:
         """Move to the device and wrap for DDP (after any checkpoint is loaded)."""
@@ -52,6 +53,14 @@ class Task:
         optimizer.zero_grad(set_to_none=True)
         self.scaler.scale(loss).backward()
         self.scaler.step(optimizer)
+
+    def step(self, batch: dict) -> dict[str, float]:
+        """One optimisation step on `batch`; the losses as floats."""
+        raise NotImplementedError
+
+    def preview(self) -> np.ndarray:
+        """A grid of the last step's inputs and outputs, (H, W, 3) uint8."""
+        raise NotImplementedError
 
 
 class GmmTask(Task):
