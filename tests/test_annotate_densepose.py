@@ -20,7 +20,7 @@ from vton.annotate.densepose.detectron2 import (
     Detectron2NotInstalled,
     paste_box_labels,
 )
-from vton.annotate.densepose.mediapipe import (
+from vton.annotate.densepose.approximate import (
     SHAPE,
     MediaPipeDensePose,
     Shape,

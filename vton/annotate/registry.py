@@ -26,7 +26,7 @@ BACKENDS: dict[str, dict[str, str]] = {
     },
     "densepose": {
         "reference": "vton.annotate.reference:ReferenceAnnotator",
-        "mediapipe": "vton.annotate.densepose.mediapipe:MediaPipeDensePose",
+        "mediapipe": "vton.annotate.densepose.approximate:MediaPipeDensePose",
         "detectron2": "vton.annotate.densepose.detectron2:Detectron2DensePose",
     },
     "cloth_mask": {

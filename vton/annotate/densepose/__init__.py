@@ -1,6 +1,6 @@
 """DensePose part maps (`image-densepose/ID.jpg`), one module per backend:
 
-- `mediapipe` (`vton.annotate.densepose.mediapipe`, the offline default): an
+- `mediapipe` (`vton.annotate.densepose.approximate`, the offline default): an
   APPROXIMATION of DensePose's 24-part body map from MediaPipe Pose landmarks and its
   person silhouette (the shapes it scores against: `vton.annotate.densepose.geometry`);
 - `detectron2` (`vton.annotate.densepose.detectron2`): the real DensePose R50-FPN through
