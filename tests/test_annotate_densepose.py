@@ -15,17 +15,17 @@ from matplotlib import cbook
 from skimage import data as skimage_data
 
 from vton.annotate.base import AnnotationRejected, Item, MissingWeights
-from vton.annotate.densepose.detectron2 import (
-    Detectron2DensePose,
-    Detectron2NotInstalled,
-    paste_box_labels,
-)
 from vton.annotate.densepose.approximate import (
     SHAPE,
     MediaPipeDensePose,
     Shape,
     approximate_densepose,
     facing_away,
+)
+from vton.annotate.densepose.detectron2 import (
+    Detectron2DensePose,
+    Detectron2NotInstalled,
+    paste_box_labels,
 )
 from vton.annotate.mediapipe_models import PoseResult
 from vton.annotate.registry import create_annotator

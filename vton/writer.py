@@ -88,15 +88,16 @@ def write_kinds(
         if wanted("pose_json"):
             if sample.pose_doc is not None:
                 openpose.write_openpose(target("pose_json"), sample.pose_doc)
-            else:
+            elif sample.pose is not None:
                 openpose.write_keypoints(target("pose_json"), sample.pose)
         if wanted("pose_img"):
             body = sample.pose
-            if body is None:
+            if body is None and sample.pose_doc is not None:
                 body = np.asarray(
                     sample.pose_doc["people"][0]["pose_keypoints_2d"], np.float32
                 ).reshape(25, 3)
-            openpose.write_rendered(target("pose_img"), body, height, width)
+            if body is not None:  # one of the two is set (the branch above)
+                openpose.write_rendered(target("pose_img"), body, height, width)
     if sample.densepose is not None and wanted("densepose"):
         densepose.write_densepose(target("densepose"), sample.densepose)
     if sample.agnostic is not None and wanted("agnostic"):
