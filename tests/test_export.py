@@ -27,6 +27,7 @@ from PIL import Image
 from vton.config import parse_params
 from vton.export import ExportError, export
 from vton.formats import densepose, labels, masks, openpose
+from vton.formats.images import image_size
 from vton.formats.labels import VitonLabel as V
 from vton.layout import (
     KINDS,
@@ -292,6 +293,21 @@ def test_cli_export(dataset, tmp_path):
     assert DressCodeLayout(tmp_path / "dc").ids("upper_body") == [dresscode_id(s) for s in ours]
     bad = vton("export", str(tmp_path / "nothing"), str(tmp_path / "x"))
     assert bad.returncode == 2 and "no train/ or test/ folder" in bad.stderr
+    sid = Layout(dataset).ids("test")[0]
+    for size, expected in (
+        ("dataset", image_size(Layout(dataset).path("test", "image", sid))),
+        ("peer", (1024, 768)),
+    ):
+        out = tmp_path / f"hr-{size}"
+        proc = vton("export", str(dataset), str(out), "--flavor", "hr-viton", "--size", size)
+        assert proc.returncode == 0, proc.stderr
+        assert image_size(Layout(out).path("test", "image", sid)) == expected
+        readme = (out / "README.md").read_text()
+        assert (
+            f"- Size: {expected[0]}x{expected[1]} (height x width), `export.size: {size}`" in readme
+        )
+    wrong = vton("export", str(dataset), str(tmp_path / "w"), "--size", "1024")
+    assert wrong.returncode == 2 and "invalid choice" in wrong.stderr
 
 
 @pytest.mark.golden

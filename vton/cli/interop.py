@@ -13,7 +13,9 @@ from pathlib import Path
 def cmd_export(args: argparse.Namespace) -> int:
     from vton.export import export
 
-    summary = export(args.dataset, args.out, flavor=args.flavor, category=args.category)
+    summary = export(
+        args.dataset, args.out, flavor=args.flavor, category=args.category, size=args.size
+    )
     print(json.dumps(summary, indent=2))
     return 0
 
@@ -27,6 +29,7 @@ def _add_export(subparsers: argparse._SubParsersAction) -> None:
     )
     p.add_argument("dataset", type=Path, help="dataset root in our layout")
     p.add_argument("out", type=Path, help="folder to write (replaced)")
+    from vton.export import SIZES
     from vton.layout import DRESSCODE_CATEGORIES, FLAVORS
 
     p.add_argument("--flavor", choices=FLAVORS, default="hr-viton")
@@ -35,6 +38,13 @@ def _add_export(subparsers: argparse._SubParsersAction) -> None:
         choices=DRESSCODE_CATEGORIES,
         default="upper_body",
         help="DressCode category folder (dresscode only)",
+    )
+    p.add_argument(
+        "--size",
+        choices=SIZES,
+        default="peer",
+        help="peer: the size the flavour's loader reads (hr-viton, viton-hd: 1024x768); "
+        "dataset: the dataset's own size, files linked as they are (export.size in params.yaml)",
     )
     p.set_defaults(func=cmd_export)
 
