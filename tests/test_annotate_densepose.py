@@ -11,10 +11,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from matplotlib import cbook
+from annotate_data import astronaut, hopper, loaded_annotator, photo_item
 from skimage import data as skimage_data
 
-from vton.annotate.base import AnnotationRejected, Item, MissingWeights
+from vton.annotate.base import AnnotationRejected, MissingWeights
 from vton.annotate.densepose.approximate import (
     SHAPE,
     MediaPipeDensePose,
@@ -53,16 +53,7 @@ for _g, _ids in enumerate(GROUPS.values(), start=1):
     GROUP_OF[list(_ids)] = _g
 
 
-def _item(rgb: np.ndarray, name: str = "photo") -> Item:
-    return Item(id=name, split="test", rgb=rgb, image_path=Path(f"{name}.jpg"), reference={})
-
-
-def _astronaut() -> np.ndarray:
-    return skimage_data.astronaut()
-
-
-def _hopper() -> np.ndarray:
-    return read_rgb(cbook.get_sample_data("grace_hopper.jpg", asfileobj=False))
+_item, _astronaut, _hopper = photo_item, astronaut, hopper
 
 
 # --- the MediaPipe approximation on real photos --------------------------------------------
@@ -70,12 +61,10 @@ def _hopper() -> np.ndarray:
 
 @pytest.fixture(scope="module")
 def annotator() -> Iterator[MediaPipeDensePose]:
-    """One loaded annotator for the module (MediaPipe takes most of a second to start)."""
-    densepose = create_annotator("densepose", DensePoseParams(backend="mediapipe"))
-    assert isinstance(densepose, MediaPipeDensePose)
-    densepose.load()
-    yield densepose
-    densepose.close()
+    """One loaded annotator for the module."""
+    yield from loaded_annotator(
+        "densepose", DensePoseParams(backend="mediapipe"), MediaPipeDensePose
+    )
 
 
 @pytest.fixture(scope="module")

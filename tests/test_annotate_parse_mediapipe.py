@@ -5,14 +5,13 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import numpy as np
 import pytest
-from matplotlib import cbook
+from annotate_data import astronaut, hopper, loaded_annotator, photo_item
 from skimage import data as skimage_data
 
-from vton.annotate.base import AnnotationRejected, Item
+from vton.annotate.base import AnnotationRejected
 from vton.annotate.mediapipe_models import MediaPipeModels
 from vton.annotate.parse.mediapipe import MediaPipeParser, Tuning
 from vton.annotate.registry import create_annotator
@@ -29,16 +28,11 @@ GOLDEN_SAMPLE_FLOOR = 0.65  # the hardest (an arm in shadow, hair over the chest
 
 @pytest.fixture(scope="module")
 def parser() -> Iterator[MediaPipeParser]:
-    """One loaded parser for the module (building the MediaPipe graphs takes about a second)."""
-    annotator = create_annotator("parse", ParseParams(backend="mediapipe"))
-    assert isinstance(annotator, MediaPipeParser)
-    annotator.load()
-    yield annotator
-    annotator.close()
+    """One loaded parser for the module."""
+    yield from loaded_annotator("parse", ParseParams(backend="mediapipe"), MediaPipeParser)
 
 
-def _item(rgb: np.ndarray, name: str = "photo") -> Item:
-    return Item(id=name, split="test", rgb=rgb, image_path=Path(f"{name}.jpg"), reference={})
+_item = photo_item
 
 
 def _left_arm_on_image_right(parse: np.ndarray) -> bool:
@@ -48,11 +42,7 @@ def _left_arm_on_image_right(parse: np.ndarray) -> bool:
     return left.size < 50 or right.size < 50 or np.median(left) > np.median(right)
 
 
-def _hopper() -> np.ndarray:
-    return read_rgb(cbook.get_sample_data("grace_hopper.jpg", asfileobj=False))
-
-
-PHOTOS = {"astronaut": skimage_data.astronaut, "grace_hopper": _hopper}
+PHOTOS = {"astronaut": astronaut, "grace_hopper": hopper}
 
 
 def test_registry_and_fingerprint():

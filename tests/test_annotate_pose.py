@@ -5,14 +5,13 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import numpy as np
 import pytest
-from matplotlib import cbook
+from annotate_data import astronaut, hopper, loaded_annotator, photo_item
 from skimage import data as skimage_data
 
-from vton.annotate.base import AnnotationRejected, Item
+from vton.annotate.base import AnnotationRejected
 from vton.annotate.pose import (
     BODY25_FROM_MEDIAPIPE,
     HIP_WIDEN,
@@ -22,7 +21,6 @@ from vton.annotate.pose import (
     mediapipe_to_body25,
     mediapipe_to_coco18,
 )
-from vton.annotate.registry import create_annotator
 from vton.config import PoseParams
 from vton.formats import openpose
 from vton.formats.images import read_rgb
@@ -34,16 +32,11 @@ from vton.qa.agreement import TORSO_KEYPOINTS, pck, torso_height
 
 @pytest.fixture(scope="module")
 def annotator() -> Iterator[MediaPipePose]:
-    """One loaded MediaPipe annotator for the whole module (loading takes most of a second)."""
-    pose = create_annotator("pose", PoseParams(backend="mediapipe"))
-    assert isinstance(pose, MediaPipePose)
-    pose.load()
-    yield pose
-    pose.close()
+    """One loaded MediaPipe annotator for the whole module."""
+    yield from loaded_annotator("pose", PoseParams(backend="mediapipe"), MediaPipePose)
 
 
-def _item(rgb: np.ndarray, name: str = "photo") -> Item:
-    return Item(id=name, split="test", rgb=rgb, image_path=Path(f"{name}.jpg"), reference={})
+_item = photo_item
 
 
 def _resize_to_height(rgb: np.ndarray, height: int) -> np.ndarray:
@@ -62,12 +55,7 @@ def _side_by_side(left: np.ndarray, right: np.ndarray) -> np.ndarray:
     return canvas
 
 
-def _astronaut() -> np.ndarray:
-    return skimage_data.astronaut()
-
-
-def _hopper() -> np.ndarray:
-    return read_rgb(cbook.get_sample_data("grace_hopper.jpg", asfileobj=False))
+_astronaut, _hopper = astronaut, hopper
 
 
 def _synthetic_landmarks(visibility: float = 0.9) -> np.ndarray:

@@ -6,22 +6,19 @@ import json
 import shutil
 
 import pytest
+from annotate_data import sample_dataset
 
 from vton.annotate.items import dataset_dest, dataset_items, folder_dest, folder_items
 from vton.annotate.runner import AnnotationFailed, entry_dir, input_digest, run
 from vton.config import PoseParams, parse_params
 from vton.layout import Layout, read_jsonl
 from vton.qa.validate import validate
-from vton.sources.ingest import ingest
 
 
 @pytest.fixture
 def dataset(tmp_path):
     """Photos in tmp/dataset, the generator's exact annotations in tmp/reference."""
-    params = parse_params(
-        {"base": {"height": 64, "width": 48}, "data": {"sample": {"n_train": 4, "n_test": 2}}}
-    )
-    ingest(params, tmp_path / "dataset", reference=tmp_path / "reference", progress=False)
+    sample_dataset(tmp_path / "dataset", reference=tmp_path / "reference")
     return Layout(tmp_path / "dataset"), Layout(tmp_path / "reference")
 
 

@@ -22,6 +22,7 @@ import sys
 
 import numpy as np
 import pytest
+from annotate_data import sample_dataset
 from PIL import Image
 
 from vton.config import parse_params
@@ -59,12 +60,7 @@ def _import(source: str, root, height=H, width=W, **cfg):
 @pytest.fixture(scope="module")
 def dataset(tmp_path_factory):
     """The embedded sample dataset at 64x48: 4 train and 2 test samples."""
-    root = tmp_path_factory.mktemp("sample") / "ds"
-    params = parse_params(
-        {"base": {"height": H, "width": W}, "data": {"sample": {"n_train": 4, "n_test": 2}}}
-    )
-    ingest(params, root, progress=False)
-    return root
+    return sample_dataset(tmp_path_factory.mktemp("sample") / "ds", height=H, width=W)
 
 
 def _inside(ids: np.ndarray) -> np.ndarray:

@@ -23,6 +23,7 @@ import json
 import cv2
 import numpy as np
 import pytest
+from annotate_data import sample_dataset
 from PIL import Image
 
 from vton.annotate.items import annotate_dataset
@@ -30,7 +31,6 @@ from vton.config import parse_params
 from vton.export import ExportError, export
 from vton.formats import labels, masks, openpose
 from vton.layout import Layout, read_pairs
-from vton.sources.ingest import ingest
 
 H, W = 64, 48
 PEER = (768, 1024)  # PIL size (width, height) of HR-VITON's canvas
@@ -40,15 +40,9 @@ PEER = (768, 1024)  # PIL size (width, height) of HR-VITON's canvas
 def dataset(tmp_path_factory):
     """The embedded sample dataset at 64x48 (4 train, 2 test) with the agnostic kinds."""
     tmp = tmp_path_factory.mktemp("peers")
-    root = tmp / "ds"
-    params = parse_params(
-        {
-            "base": {"height": H, "width": W},
-            "data": {"sample": {"n_train": 4, "n_test": 2}},
-            "run": {"annotate_workers": 0, "annotate_cache": str(tmp / "cache")},
-        }
-    )
-    ingest(params, root, progress=False)
+    run = {"annotate_workers": 0, "annotate_cache": str(tmp / "cache")}
+    root = sample_dataset(tmp / "ds", height=H, width=W, run=run)
+    params = parse_params({"base": {"height": H, "width": W}, "run": run})
     annotate_dataset("agnostic", params, root, tmp / "reference", tmp / "reports", progress=False)
     return root
 

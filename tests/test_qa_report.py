@@ -12,15 +12,14 @@ from urllib.parse import unquote
 
 import numpy as np
 import pytest
+from annotate_data import sample_dataset
 from PIL import Image
 
-from vton.config import parse_params
 from vton.formats.images import read_rgb, write_jpeg
 from vton.formats.labels import VitonLabel, read_parse, write_parse
 from vton.formats.masks import write_mask
 from vton.layout import Layout
 from vton.qa.report import COLUMNS, MAX_REJECTS, load_stage_reports, write_report
-from vton.sources.ingest import ingest
 
 THUMB = 96
 PER_PAGE = 12
@@ -75,12 +74,7 @@ def add_agnostic(layout: Layout, split: str, sid: str) -> None:
 
 @pytest.fixture(scope="module")
 def dataset(tmp_path_factory) -> Path:
-    root = tmp_path_factory.mktemp("qa") / "dataset"
-    params = {
-        "base": {"height": 64, "width": 48},
-        "data": {"sample": {"n_train": N_TRAIN, "n_test": N_TEST}},
-    }
-    ingest(parse_params(params), root, progress=False)
+    root = sample_dataset(tmp_path_factory.mktemp("qa") / "dataset", N_TRAIN, N_TEST)
     layout = Layout(root)
     for sid in layout.ids("train")[:WITH_AGNOSTIC]:
         add_agnostic(layout, "train", sid)

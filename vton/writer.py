@@ -9,8 +9,8 @@ from pathlib import Path
 import numpy as np
 
 from vton.fileio import copy_atomic, file_digest
-from vton.formats import densepose, labels, masks, openpose
-from vton.formats.images import write_jpeg
+from vton.formats import openpose
+from vton.formats.codecs import CODECS
 from vton.layout import KINDS, Layout
 from vton.records import Sample
 
@@ -47,26 +47,19 @@ def write_kinds(
     """Write the kinds a sample carries (restricted to `only`) to `path_of(kind)`.
 
     Arrays are checked against (height, width) before anything is written; files in
-    `sample.files` are copied verbatim instead of re-encoded. Returns kind -> path.
+    `sample.files` are copied verbatim instead of re-encoded. Each kind is encoded by its codec
+    (`vton.formats.codecs`); the keypoints keep their whole OpenPose document when the sample
+    has one, and the skeleton is drawn from them. Returns kind -> path.
     """
-    sid = sample.id
-    arrays = {
-        "image": (sample.person, 3),
-        "cloth": (sample.cloth, 3),
-        "cloth_mask": (sample.cloth_mask, None),
-        "parse": (sample.parse, None),
-        "densepose": (sample.densepose, None),
-        "agnostic": (sample.agnostic, 3),
-        "parse_agnostic": (sample.parse_agnostic, None),
-        "agnostic_mask": (sample.agnostic_mask, None),
+    images = {
+        name: (getattr(sample, codec.attribute), codec)
+        for name, codec in CODECS.items()
+        if codec.image and codec.attribute is not None and (only is None or name in only)
     }
-    for name, (array, channels) in arrays.items():
-        if array is not None and (only is None or name in only):
-            _check_image(f"{sid} {name}", array, height, width, channels)
+    for name, (array, codec) in images.items():
+        if array is not None:
+            _check_image(f"{sample.id} {name}", array, height, width, codec.channels)
     written: dict[str, Path] = {}
-
-    def wanted(kind_name: str) -> bool:
-        return (only is None or kind_name in only) and kind_name not in sample.files
 
     def target(kind_name: str) -> Path:
         path = path_of(kind_name)
@@ -76,37 +69,33 @@ def write_kinds(
     for kind_name, src in sample.files.items():
         if only is None or kind_name in only:
             copy_atomic(Path(src), target(kind_name))
-    if sample.person is not None and wanted("image"):
-        write_jpeg(target("image"), sample.person)
-    if sample.cloth is not None and wanted("cloth"):
-        write_jpeg(target("cloth"), sample.cloth)
-    if sample.cloth_mask is not None and wanted("cloth_mask"):
-        masks.write_mask(target("cloth_mask"), sample.cloth_mask)
-    if sample.parse is not None and wanted("parse"):
-        labels.write_parse(target("parse"), sample.parse)
-    if sample.pose is not None or sample.pose_doc is not None:
-        if wanted("pose_json"):
-            if sample.pose_doc is not None:
-                openpose.write_openpose(target("pose_json"), sample.pose_doc)
-            elif sample.pose is not None:
-                openpose.write_keypoints(target("pose_json"), sample.pose)
-        if wanted("pose_img"):
-            body = sample.pose
-            if body is None and sample.pose_doc is not None:
-                body = np.asarray(
-                    sample.pose_doc["people"][0]["pose_keypoints_2d"], np.float32
-                ).reshape(25, 3)
-            if body is not None:  # one of the two is set (the branch above)
-                openpose.write_rendered(target("pose_img"), body, height, width)
-    if sample.densepose is not None and wanted("densepose"):
-        densepose.write_densepose(target("densepose"), sample.densepose)
-    if sample.agnostic is not None and wanted("agnostic"):
-        write_jpeg(target("agnostic"), sample.agnostic)
-    if sample.parse_agnostic is not None and wanted("parse_agnostic"):
-        labels.write_parse(target("parse_agnostic"), sample.parse_agnostic)
-    if sample.agnostic_mask is not None and wanted("agnostic_mask"):
-        masks.write_mask(target("agnostic_mask"), sample.agnostic_mask, rgb=True)
+    pose_kinds = {k for k in ("pose_json", "pose_img") if only is None or k in only}
+    for name in CODECS:  # in pipeline order, as before the table
+        if name == "pose_json":
+            _write_pose(sample, pose_kinds - set(sample.files), target, height, width)
+        elif name in images and images[name][0] is not None and name not in sample.files:
+            array, codec = images[name]
+            codec.write(target(name), array)
     return written
+
+
+def _write_pose(
+    sample: Sample, wanted: set[str], target: Callable[[str], Path], height: int, width: int
+) -> None:
+    """The keypoints (the sample's OpenPose document when it has one) and their skeleton."""
+    body = sample.pose
+    if body is None and sample.pose_doc is not None:
+        people = sample.pose_doc["people"][0]["pose_keypoints_2d"]
+        body = np.asarray(people, np.float32).reshape(25, 3)
+    if body is None:
+        return
+    if "pose_json" in wanted:
+        if sample.pose_doc is not None:
+            openpose.write_openpose(target("pose_json"), sample.pose_doc)
+        else:
+            CODECS["pose_json"].write(target("pose_json"), body)
+    if "pose_img" in wanted:
+        openpose.write_rendered(target("pose_img"), body, height, width)
 
 
 def catalog_row(sample: Sample, written: dict[str, Path]) -> dict:

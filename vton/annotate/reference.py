@@ -11,19 +11,13 @@ from __future__ import annotations
 from typing import Any
 
 from vton.annotate.base import KIND_OUTPUTS, AnnotationRejected, Item, make_fingerprint
-from vton.formats import densepose, labels, masks, openpose
+from vton.formats.codecs import CODECS
 from vton.formats.images import image_size
 from vton.records import Sample
 
-# How each kind's reference file is checked before it is copied: decoded where the content
-# can be wrong (label ids, keypoints), its header read otherwise.
-_READERS = {
-    "pose_json": openpose.read_keypoints,
-    "parse": labels.read_parse,
-    "parse_agnostic": labels.read_parse,
-    "densepose": densepose.read_densepose,
-    "cloth_mask": masks.read_mask,
-}
+# The kinds whose reference file is decoded (by its codec) before it is copied: those whose
+# content can be wrong (label ids, keypoints); the others have their header read.
+_DECODED = ("pose_json", "parse", "parse_agnostic", "densepose", "cloth_mask")
 
 
 class ReferenceAnnotator:
@@ -53,8 +47,8 @@ class ReferenceAnnotator:
                     "in params.yaml to a model backend",
                 )
             try:
-                if kind_name in _READERS:
-                    array = _READERS[kind_name](path)
+                if kind_name in _DECODED:
+                    array = CODECS[kind_name].read(path)
                     size = shape if kind_name == "pose_json" else array.shape[:2]
                 else:
                     size = image_size(path)

@@ -18,8 +18,9 @@ import numpy as np
 from PIL import Image
 
 from vton.config import VitonHDSource
-from vton.formats import densepose, labels, masks, openpose
-from vton.formats.images import image_size, read_rgb
+from vton.formats import openpose
+from vton.formats.codecs import CODECS
+from vton.formats.images import image_size
 from vton.layout import KINDS, Layout, detect_flavor, read_pairs
 from vton.records import Reject, Sample
 
@@ -51,27 +52,15 @@ def load_resampled(layout: Layout, split: str, sid: str, reuse, height, width) -
     if abs(src_h * width - src_w * height) > max(src_h, src_w) // 100:
         raise ValueError(f"aspect {src_w}x{src_h} differs from the target {width}x{height}")
     factor = width / src_w
-    s.person = _resize(read_rgb(layout.path(split, "image", sid)), height, width, False)
-    s.cloth = _resize(read_rgb(layout.path(split, "cloth", sid)), height, width, False)
-    for kind_name in reuse:
+    for kind_name in ("image", "cloth", *reuse):
         path = layout.path(split, kind_name, sid)
-        if not path.exists():
-            continue
-        if kind_name == "cloth_mask":
-            s.cloth_mask = _resize(masks.read_mask(path), height, width, True)
-        elif kind_name == "parse":
-            s.parse = _resize(labels.read_parse(path), height, width, True)
-        elif kind_name == "parse_agnostic":
-            s.parse_agnostic = _resize(labels.read_parse(path), height, width, True)
-        elif kind_name == "agnostic_mask":
-            s.agnostic_mask = _resize(masks.read_mask(path), height, width, True)
-        elif kind_name == "densepose":
-            s.densepose = _resize(densepose.read_densepose(path), height, width, True)
-        elif kind_name == "agnostic":
-            s.agnostic = _resize(read_rgb(path), height, width, False)
-        elif kind_name == "pose_json":
-            s.pose_doc = _scale_doc(openpose.read_openpose(path), factor)
-            s.pose = openpose.read_keypoints(path) * np.array([factor, factor, 1], np.float32)
+        codec = CODECS[kind_name]
+        if kind_name == "pose_json":
+            if path.exists():
+                s.pose_doc = _scale_doc(openpose.read_openpose(path), factor)
+                s.pose = codec.read(path) * np.array([factor, factor, 1], np.float32)
+        elif codec.attribute is not None and (path.exists() or kind_name in ("image", "cloth")):
+            setattr(s, codec.attribute, _resize(codec.read(path), height, width, codec.ids))
     return s
 
 
