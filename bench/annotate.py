@@ -25,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-from vton.annotate.base import KIND_OUTPUTS, Item
+from vton.annotate.base import ANNOTATION_KINDS, Item
 from vton.annotate.items import dataset_dest, dataset_items
 from vton.annotate.registry import create_annotator
 from vton.annotate.runner import WorkItem, run
@@ -85,9 +85,8 @@ def naive(kind: str, section, items: list[WorkItem], out: Layout) -> float:
             )
         except Exception:
             continue
-        write_kinds(
-            result, lambda k, item=item: dest(k, item), *rgb.shape[:2], only=KIND_OUTPUTS[kind]
-        )
+        outputs = ANNOTATION_KINDS[kind].outputs
+        write_kinds(result, lambda k, item=item: dest(k, item), *rgb.shape[:2], only=outputs)
     return time.perf_counter() - start
 
 

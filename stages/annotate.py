@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 
 from stages.common import params_or_exit, stage_args, write_metrics
-from vton.annotate.base import KIND_OUTPUTS, MissingWeights
+from vton.annotate.base import ANNOTATION_KINDS, MissingWeights
 from vton.annotate.items import annotate_dataset
 from vton.annotate.runner import AnnotationFailed
 
@@ -21,7 +21,7 @@ from vton.annotate.runner import AnnotationFailed
 def main() -> None:
     args = stage_args(
         __doc__,
-        ("kind", {"choices": sorted(KIND_OUTPUTS)}),
+        ("kind", {"choices": sorted(ANNOTATION_KINDS)}),
         ("--dataset", {"type": Path, "required": True}),
         ("--reference", {"type": Path, "required": True}),
         ("--metrics", {"type": Path, "required": True}),

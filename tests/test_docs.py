@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from vton.annotate.base import KIND_OUTPUTS
+from vton.annotate.base import ANNOTATION_KINDS
 from vton.annotate.registry import BACKENDS
 from vton.layout import KINDS, SPLITS
 
@@ -147,7 +147,7 @@ def test_table_names_every_kind_with_its_folder_and_stage():
         kind, folder, stage = code(row[0])[0], code(row[1])[0], code(row[2])[0]
         assert folder == KINDS[kind].folder, f"{kind}: folder {folder!r}"
         assert stage in stages, f"{kind}: {stage!r} is not a dvc.yaml stage"
-        annotated_by = [k for k, outs in KIND_OUTPUTS.items() if kind in outs]
+        annotated_by = [k for k, a in ANNOTATION_KINDS.items() if kind in a.outputs]
         assert [stage] == (annotated_by or ["ingest"]), f"{kind}: stage {stage!r}"
         outs = [p for p in stages[stage].get("outs", []) if isinstance(p, str)]
         for split in SPLITS:

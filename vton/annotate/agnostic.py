@@ -91,7 +91,7 @@ from vton.annotate.agnostic_categories import (
     check_category,
     sample_category,
 )
-from vton.annotate.base import KIND_OUTPUTS, AnnotationRejected, Item, make_fingerprint
+from vton.annotate.base import ANNOTATION_KINDS, AnnotationRejected, Item, make_fingerprint
 from vton.codegraph import code_digest
 from vton.formats.labels import VitonLabel as L
 from vton.formats.labels import read_parse
@@ -517,7 +517,7 @@ class HrVitonAgnostic:
 
     def __init__(self, kind: str, section: Any = None):
         self.kind = kind
-        self.outputs = KIND_OUTPUTS[kind]
+        self.outputs = ANNOTATION_KINDS[kind].outputs
         self.section = section
         self.category = getattr(section, "category", AUTO)
         if self.category != AUTO:

@@ -32,31 +32,42 @@ import numpy as np
 from vton.codegraph import code_digest, external_packages, package_versions
 from vton.records import Sample
 
-INPUT_KIND: dict[str, str] = {
-    "pose": "image",
-    "parse": "image",
-    "densepose": "image",
-    "cloth_mask": "cloth",
-    "agnostic": "image",
+
+@dataclass(frozen=True)
+class AnnotationKind:
+    """One annotation kind: what it reads and which layout kinds it writes.
+
+    `photo`: the layout kind of the photo it annotates (the person or the garment photo);
+    `inputs`: dataset kinds it reads besides (in `Item.inputs`); `attributes`: catalog facts
+    about the sample it reads (in `Item.attributes`, when the catalog has them). Inputs and
+    attributes are part of the cache key, so a changed parse or category re-makes the agnostic
+    images. Its backends are in `vton.annotate.registry`.
+    """
+
+    name: str
+    photo: str
+    outputs: tuple[str, ...]
+    inputs: tuple[str, ...] = ()
+    attributes: tuple[str, ...] = ()
+
+
+ANNOTATION_KINDS: dict[str, AnnotationKind] = {
+    k.name: k
+    for k in (
+        AnnotationKind("pose", "image", ("pose_json", "pose_img")),
+        AnnotationKind("parse", "image", ("parse",)),
+        AnnotationKind("densepose", "image", ("densepose",)),
+        AnnotationKind("cloth_mask", "cloth", ("cloth_mask",)),
+        AnnotationKind(
+            "agnostic",
+            "image",
+            ("agnostic", "parse_agnostic", "agnostic_mask"),
+            inputs=("parse", "pose_json"),
+            attributes=("category",),
+        ),
+    )
 }
-"""The layout kind each annotation kind reads (the person photo, or the garment photo)."""
-
-EXTRA_INPUTS: dict[str, tuple[str, ...]] = {"agnostic": ("parse", "pose_json")}
-"""Dataset kinds an annotation kind reads besides its photo (in `Item.inputs`); they are
-part of the cache key, so a changed parse re-makes the agnostic images."""
-
-ATTRIBUTES: dict[str, tuple[str, ...]] = {"agnostic": ("category",)}
-"""Catalog facts about a sample an annotation kind reads (in `Item.attributes`, when the
-catalog has them); part of the cache key, so a changed category re-makes the masks."""
-
-KIND_OUTPUTS: dict[str, tuple[str, ...]] = {
-    "pose": ("pose_json", "pose_img"),
-    "parse": ("parse",),
-    "densepose": ("densepose",),
-    "cloth_mask": ("cloth_mask",),
-    "agnostic": ("agnostic", "parse_agnostic", "agnostic_mask"),
-}
-"""Layout kinds each annotation kind writes."""
+"""Every annotation kind, in pipeline order."""
 
 
 def outputs_of(annotator: object, kind: str, serves: str) -> tuple[str, ...]:
@@ -64,7 +75,7 @@ def outputs_of(annotator: object, kind: str, serves: str) -> tuple[str, ...]:
     class serves another kind (`serves`)."""
     if kind != serves:
         raise ValueError(f"{type(annotator).__name__} produces {serves} annotations, not {kind!r}")
-    return KIND_OUTPUTS[kind]
+    return ANNOTATION_KINDS[kind].outputs
 
 
 class AnnotationRejected(Exception):
@@ -87,8 +98,8 @@ class Item:
     rgb: (H, W, 3) uint8 RGB person photo, already at the dataset size.
     image_path: where it was read from; reference: the source's own annotation files
     (kind -> path) when the source carried them; inputs: the dataset files of the kinds in
-    `EXTRA_INPUTS` (e.g. the parse and keypoints the agnostic images are made from);
-    attributes: the catalog's facts of the kinds in `ATTRIBUTES` (e.g. the garment category,
+    `AnnotationKind.inputs` (e.g. the parse and keypoints the agnostic images are made from);
+    attributes: the catalog's facts in `AnnotationKind.attributes` (e.g. the garment category,
     as the source wrote it), absent when the catalog has none.
     """
 

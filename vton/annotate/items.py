@@ -7,7 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from vton.annotate.base import ATTRIBUTES, EXTRA_INPUTS, INPUT_KIND, KIND_OUTPUTS
+from vton.annotate.base import ANNOTATION_KINDS
 from vton.annotate.runner import Executor, WorkItem, run
 from vton.layout import KINDS, SPLITS, Layout, read_catalog, sample_id
 
@@ -43,11 +43,11 @@ def dataset_items(
     kind: str, dataset: Layout, reference: Layout | None = None, catalog: Path | None = None
 ) -> list[WorkItem]:
     """One item per sample of every split: the photo `kind` reads, the other dataset kinds
-    it reads (`EXTRA_INPUTS`), the reference annotations the source left in `reference`
-    (same layout) for the `reference` backend, and the facts of `ATTRIBUTES` that the
+    it reads (`AnnotationKind.inputs`), the reference annotations the source left in `reference`
+    (same layout) for the `reference` backend, and the facts of `AnnotationKind.attributes` that the
     `catalog` file (ingest's) lists for the sample."""
-    input_kind = INPUT_KIND[kind]
-    names = ATTRIBUTES.get(kind, ())
+    input_kind = ANNOTATION_KINDS[kind].photo
+    names = ANNOTATION_KINDS[kind].attributes
     listed = catalog_attributes(catalog, names) if catalog is not None and names else {}
     items = []
     for split in SPLITS:
@@ -58,7 +58,7 @@ def dataset_items(
                     path = reference.path(split, name, sid)
                     if k.annotation and path.exists():
                         refs[name] = path
-            inputs = {k: dataset.path(split, k, sid) for k in EXTRA_INPUTS.get(kind, ())}
+            inputs = {k: dataset.path(split, k, sid) for k in ANNOTATION_KINDS[kind].inputs}
             attributes = dict(listed.get((split, sid), {}))
             image = dataset.path(split, input_kind, sid)
             items.append(WorkItem(sid, split, image, refs, inputs, attributes))
@@ -79,12 +79,13 @@ def folder_items(
 ) -> list[WorkItem]:
     """One item per file of a folder (hidden files aside); ids are the safe file stems.
 
-    With `kind` and `inputs`, an item's `EXTRA_INPUTS` files are those `folder_dest(inputs)`
-    names: where `vton annotate pose|parse --in FOLDER --out INPUTS` wrote them. A photo
-    without them is skipped by the run; a FileNotFoundError when no photo has them.
+    With `kind` and `inputs`, an item's `AnnotationKind.inputs` files are those
+    `folder_dest(inputs)` names: where `vton annotate pose|parse --in FOLDER --out INPUTS`
+    wrote them. A photo without them is skipped by the run; a FileNotFoundError when no photo
+    has them.
     """
     folder = Path(folder)
-    extra = EXTRA_INPUTS.get(kind, ()) if inputs is not None and kind is not None else ()
+    extra = ANNOTATION_KINDS[kind].inputs if inputs is not None and kind is not None else ()
     dest = folder_dest(inputs) if extra and inputs is not None else None
     if not folder.is_dir():
         raise FileNotFoundError(f"{folder} is not a folder")
@@ -99,7 +100,9 @@ def folder_items(
             item = WorkItem(sid, None, path, inputs={k: dest(k, item) for k in extra})
         items.append(item)
     if extra and items and not any(all(p.exists() for p in i.inputs.values()) for i in items):
-        makers = sorted({k for k, outs in KIND_OUTPUTS.items() for name in extra if name in outs})
+        makers = sorted(
+            k for k, a in ANNOTATION_KINDS.items() if any(name in a.outputs for name in extra)
+        )
         where = ", ".join(f"{inputs}/{KINDS[name].folder}" for name in extra)
         runs = " and ".join(f"`vton annotate {k} --in {folder} --out {inputs}`" for k in makers)
         raise FileNotFoundError(
@@ -130,7 +133,7 @@ def annotate_dataset(
     """Annotate every sample of the dataset at `dataset` with the `kind` backend `params`
     (a `vton.config.Params`) configures: the DVC stage and the Prefect flow both call this.
     `catalog` (ingest's catalog file) gives each sample's facts the kind reads
-    (`ATTRIBUTES`: the agnostic category); without it there are none.
+    (`AnnotationKind.attributes`: the agnostic category); without it there are none.
 
     Writes the kind's files into the dataset, `rejects.jsonl` and `log.jsonl` into
     `report_dir`; returns the summary. `execute` runs the uncached items elsewhere (see
@@ -138,7 +141,7 @@ def annotate_dataset(
     """
     layout = Layout(dataset)
     for split in SPLITS:  # every output folder exists, even when a split has no samples
-        for kind_name in KIND_OUTPUTS[kind]:
+        for kind_name in ANNOTATION_KINDS[kind].outputs:
             layout.folder(split, kind_name).mkdir(parents=True, exist_ok=True)
     return run(
         kind,

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from vton.annotate.base import KIND_OUTPUTS, AnnotationRejected, Item, make_fingerprint
+from vton.annotate.base import ANNOTATION_KINDS, AnnotationRejected, Item, make_fingerprint
 from vton.formats.codecs import CODECS
 from vton.formats.images import image_size
 from vton.records import Sample
@@ -25,7 +25,7 @@ class ReferenceAnnotator:
 
     def __init__(self, kind: str, section: Any = None):
         self.kind = kind
-        self.outputs = KIND_OUTPUTS[kind]
+        self.outputs = ANNOTATION_KINDS[kind].outputs
 
     def fingerprint(self) -> str:
         return make_fingerprint(self.kind, self.name, code=__name__)

@@ -33,7 +33,7 @@ from typing import Any
 import cv2
 import numpy as np
 
-from vton.annotate.base import KIND_OUTPUTS, Item, MissingWeights, make_fingerprint
+from vton.annotate.base import ANNOTATION_KINDS, Item, MissingWeights, make_fingerprint
 from vton.annotate.parse.neck import check_rgb, finish_parse
 from vton.fileio import tree_digest
 from vton.formats.labels import LABEL_SETS
@@ -140,7 +140,7 @@ class SchpOnnxParser:
 
     def __init__(self, kind: str, section: Any, *, landmarks: bool = True):
         self.kind = kind
-        self.outputs = KIND_OUTPUTS[kind]
+        self.outputs = ANNOTATION_KINDS[kind].outputs
         self.params = section.schp_onnx
         self.landmarks = landmarks
         model = self.params.model

@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from vton.annotate.base import KIND_OUTPUTS, Item, MissingWeights, make_fingerprint
+from vton.annotate.base import ANNOTATION_KINDS, Item, MissingWeights, make_fingerprint
 from vton.annotate.parse.neck import check_rgb, finish_parse
 from vton.fileio import tree_digest
 from vton.formats.labels import LABEL_SETS, identify_label_set
@@ -71,7 +71,7 @@ class SegformerParser:
 
     def __init__(self, kind: str, section: Any, *, landmarks: bool = True):
         self.kind = kind
-        self.outputs = KIND_OUTPUTS[kind]
+        self.outputs = ANNOTATION_KINDS[kind].outputs
         self.params = section.segformer
         self.landmarks = landmarks
         self.local, self.model_id = resolve_checkpoint(self.params.model)
