@@ -1,4 +1,4 @@
-"""DVC stage `evaluate`: the trained models and two baselines on the test pairs."""
+"""DVC stage `evaluate`: the trained family and two baselines on the test pairs."""
 
 from __future__ import annotations
 
@@ -14,8 +14,8 @@ def main() -> None:
     args = stage_args(
         __doc__,
         ("--dataset", {"type": Path, "required": True}),
-        ("--gmm", {"type": Path, "required": True}),
-        ("--tom", {"type": Path, "required": True}),
+        ("--warp", {"type": Path, "required": True, "help": "the trained warp directory"}),
+        ("--generator", {"type": Path, "required": True, "help": "the trained generator"}),
         ("--metrics", {"type": Path, "required": True}),
         ("--scores", {"type": Path, "required": True, "help": "per-sample scores (CSV)"}),
         ("--grid", {"type": Path, "required": True, "help": "paired grid image (PNG)"}),
@@ -27,8 +27,8 @@ def main() -> None:
         result = evaluate(
             params,
             args.dataset,
-            args.gmm,
-            args.tom,
+            args.warp,
+            args.generator,
             size=train_size(params, args.dataset),
             results_dir=args.results,
             scores_path=args.scores,

@@ -299,13 +299,115 @@ class TomTrain:
 
 
 @dataclass(frozen=True)
+class TocgTrain:
+    """HR-VITON's try-on condition generator (`vton.families.tocg`), its multi-scale
+    discriminator and their training: the `warp` of the hrviton family."""
+
+    steps: int = 300
+    batch_size: int = 4
+    lr: float = 2e-4
+    ngf: int = 8  # width of the first encoder level (HR-VITON: 96)
+    levels: int = 5  # encoder levels: inputs must divide by 2**levels
+    # instance keeps DDP equal to one process; HR-VITON uses batch
+    norm: Literal["instance", "batch"] = "instance"
+    lambda_mask_l1: float = 10.0  # occlusion-free warped mask against the worn garment's
+    lambda_vgg: float = 1.0  # VGG of the warped garment (only with perceptual_weights)
+    lambda_tv: float = 2.0  # total variation of the finest flow
+    lambda_interflow: float = 1.0  # the same terms for every coarser flow, halved per level
+    lambda_ce: float = 10.0  # cross-entropy of the aligned 13-group segmentation
+    lambda_gan: float = 1.0  # LSGAN on the segmentation (only with adversarial)
+    perceptual_weights: str = ""  # local torchvision vgg19 state dict; "": VGG terms off
+    adversarial: bool = False  # the multi-scale PatchGAN over (cloth, pose, segmentation)
+    d_ndf: int = 16
+    d_lr: float = 2e-4
+    log_every: int = 20
+    sample_every: int = 100
+    checkpoint_every: int = 100
+
+
+@dataclass(frozen=True)
+class TrainWarp:
+    """Stage `train_warp`: the warping module of the family (`module: auto`) or the one named."""
+
+    module: Literal["auto", "gmm", "tocg"] = "auto"  # auto: gmm, or tocg for hrviton
+    gmm: GmmTrain = field(default_factory=GmmTrain)
+    tocg: TocgTrain = field(default_factory=TocgTrain)
+
+
+@dataclass(frozen=True)
+class UnetSATrain:
+    """The 41-channel U-Net + self-attention GAN (`vton.families.unet_sa`) and its training."""
+
+    steps: int = 500
+    batch_size: int = 4
+    lr: float = 1e-3
+    ngf: int = 16  # channels at full resolution (doubling per level, capped at 512)
+    downsamplings: int = 4
+    res_blocks: int = 2  # residual blocks at the bottleneck, self-attention halfway
+    norm: Literal["instance", "batch"] = "instance"
+    keep_unmasked: bool = True  # outside the agnostic mask the result is the agnostic photo
+    lambda_gan: float = 1.0  # LSGAN
+    lambda_fm: float = 10.0  # discriminator feature matching
+    lambda_vgg: float = 10.0  # VGG19 perceptual, five layers (only with perceptual_weights)
+    lambda_l1: float = 1.0
+    perceptual_weights: str = ""
+    d_ndf: int = 16  # the 70x70 spectral-norm PatchGAN (design: 64)
+    d_layers: int = 3
+    d_lr: float = 1e-3
+    log_every: int = 25
+    sample_every: int = 200
+    checkpoint_every: int = 200
+
+
+@dataclass(frozen=True)
+class SpadeTrain:
+    """HR-VITON's SPADE image generator (`vton.families.spade`) and its training."""
+
+    steps: int = 500
+    batch_size: int = 4
+    lr: float = 1e-3
+    ngf: int = 8  # HR-VITON: 64
+    hidden: int = 32  # SPADE's shared conv over the parse (HR-VITON: 128)
+    injection: int = 8  # channels of the inputs injected at every scale (HR-VITON: 16)
+    # normal | more | most (5 / 6 / 7 upsamplings); auto: from the training height
+    # (256 normal, 512 more, 1024 most; other heights normal)
+    upsamplings: Literal["auto", "normal", "more", "most"] = "auto"
+    spectral: bool = True
+    keep_unmasked: bool = True
+    lambda_gan: float = 1.0  # hinge
+    lambda_fm: float = 10.0
+    lambda_vgg: float = 10.0  # only with perceptual_weights
+    # HR-VITON never applies its lambda_l1; without VGG weights feature matching alone is a
+    # weak reconstruction signal, so L1 is on here (0 gives the design's loss)
+    lambda_l1: float = 1.0
+    perceptual_weights: str = ""
+    d_ndf: int = 16  # two-scale spectral-norm PatchGAN over parse + image (HR-VITON: 64)
+    d_lr: float = 1e-3
+    log_every: int = 25
+    sample_every: int = 200
+    checkpoint_every: int = 200
+
+
+@dataclass(frozen=True)
+class TrainGenerator:
+    """Stage `train_generator`: the family's image generator over the frozen warp."""
+
+    tom: TomTrain = field(default_factory=TomTrain)
+    unet_sa: UnetSATrain = field(default_factory=UnetSATrain)
+    spade: SpadeTrain = field(default_factory=SpadeTrain)
+
+
+@dataclass(frozen=True)
 class Train:
+    """What both training stages share; `family` picks what they train."""
+
+    # gmm_tom (GMM + TOM) | unet_sa (warp + the 41-channel GAN) | hrviton (TOCG + SPADE)
+    family: Literal["gmm_tom", "unet_sa", "hrviton"] = "gmm_tom"
     device: str = "auto"  # auto (CUDA when present) | cpu | cuda | cuda:N
-    amp: bool = True  # mixed precision (float16 + grad scaling); CUDA only
+    amp: bool = True  # mixed precision on CUDA only (float16 with grad scaling, or bfloat16)
+    amp_dtype: Literal["float16", "bfloat16"] = "float16"
     seed: int = 0
     data: TrainData = field(default_factory=TrainData)
-    gmm: GmmTrain = field(default_factory=GmmTrain)
-    tom: TomTrain = field(default_factory=TomTrain)
 
 
 @dataclass(frozen=True)
@@ -396,6 +498,8 @@ class Params:
     validate: Validate = field(default_factory=Validate)
     export: ExportParams = field(default_factory=ExportParams)
     train: Train = field(default_factory=Train)
+    train_warp: TrainWarp = field(default_factory=TrainWarp)
+    train_generator: TrainGenerator = field(default_factory=TrainGenerator)
     evaluate: EvaluateParams = field(default_factory=EvaluateParams)
     refresh: RefreshParams = field(default_factory=RefreshParams)
     infer: InferParams = field(default_factory=InferParams)

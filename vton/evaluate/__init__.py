@@ -1,4 +1,6 @@
-"""Evaluation of a trained GMM + TOM on the test pairs, against two baselines.
+"""Evaluation of a trained family (warp + generator) on the test pairs, against two baselines.
+
+Any family (`vton.families`): the same code, metrics, baselines and size for each.
 
 Paired (each test person with their own garment; the photo is the ground truth): SSIM, PSNR
 and L1 of the try-on result, of "paste" (the agnostic image with the flat garment pasted
@@ -24,7 +26,7 @@ from vton.config import Params
 from vton.evaluate import metrics
 from vton.evaluate.features import LPIPS, FeatureNet, fid, kid
 from vton.formats.images import write_jpeg, write_png
-from vton.models.gmm_tom import TryOnPipeline
+from vton.families.pipeline import TryOnModel
 from vton.train.data import TryOnDataset
 from vton.train.grid import image_grid, to_uint8
 from vton.train.runtime import deterministic, resolve_device
@@ -48,8 +50,8 @@ def _absent(key: str) -> str:
 def evaluate(
     params: Params,
     dataset: str | Path,
-    gmm_dir: str | Path,
-    tom_dir: str | Path,
+    warp_dir: str | Path,
+    generator_dir: str | Path,
     *,
     size: tuple[int, int],
     results_dir: Path | None = None,
@@ -67,8 +69,8 @@ def evaluate(
         return _evaluate(
             params,
             Path(dataset),
-            Path(gmm_dir),
-            Path(tom_dir),
+            Path(warp_dir),
+            Path(generator_dir),
             device,
             size,
             results_dir,
@@ -81,8 +83,8 @@ def evaluate(
 def _evaluate(
     params: Params,
     dataset: Path,
-    gmm_dir: Path,
-    tom_dir: Path,
+    warp_dir: Path,
+    generator_dir: Path,
     device: torch.device,
     size: tuple[int, int],
     results_dir: Path | None,
@@ -92,13 +94,17 @@ def _evaluate(
 ) -> dict:
     e = params.evaluate
     began = time.perf_counter()
-    pipe = TryOnPipeline.from_pretrained(gmm_dir, tom_dir).to(device)
+    pipe = TryOnModel.from_pretrained(warp_dir, generator_dir).to(device)
     lpips = LPIPS(e.lpips.backbone, e.lpips.linear).to(device) if e.lpips.backbone else None
     if bool(e.lpips.backbone) != bool(e.lpips.linear):
         raise ValueError("set both evaluate.lpips.backbone and evaluate.lpips.linear, or neither")
     features = FeatureNet(e.fid.weights).to(device) if e.fid.weights else None
 
-    out: dict = {"height": size[0], "width": size[1]}
+    if size[0] % pipe.step or size[1] % pipe.step:
+        raise ValueError(
+            f"evaluation size {size[0]}x{size[1]} must divide by {pipe.step} for {pipe.family}"
+        )
+    out: dict = {"family": pipe.family, "height": size[0], "width": size[1]}
     paired = TryOnDataset(dataset, "test", size=size)
     loader = DataLoader(paired, batch_size=e.batch_size)
     scores, rows, grid_columns = _paired(pipe, lpips, loader, device, results_dir)
@@ -140,7 +146,7 @@ def _on(batch: dict, device: torch.device) -> dict:
 
 
 def _paired(
-    pipe: TryOnPipeline,
+    pipe: TryOnModel,
     lpips: LPIPS | None,
     loader: DataLoader,
     device: torch.device,
@@ -182,7 +188,7 @@ def _paired(
 
 
 def _unpaired(
-    pipe: TryOnPipeline,
+    pipe: TryOnModel,
     features: FeatureNet | None,
     loader: DataLoader,
     device: torch.device,

@@ -25,7 +25,8 @@ from torch import nn
 from torch.nn.utils.parametrizations import spectral_norm
 
 from vton.checks import check_tensor
-from vton.families.tocg import SEG7_GROUPS, PatchGAN, _downsample, vgg_l1
+from vton.families.tocg import SEG7_GROUPS, PatchGAN, downsample, vgg_l1
+from vton.families.unet_sa import keep_mask
 from vton.models.blocks import ConfigModule
 from vton.models.losses import _total
 from vton.models.vgg import VGGFeatures
@@ -45,6 +46,7 @@ class SPADEConfig:
     injection: int = 16  # channels of x added at every scale
     hidden: int = 128  # width of SPADE's shared conv over seg
     spectral: bool = True
+    keep_unmasked: bool = False  # outside the agnostic mask the result is x[:, :3] (agnostic)
 
     def __post_init__(self) -> None:
         if self.upsamplings not in UPSAMPLINGS:
@@ -108,13 +110,29 @@ def _conv(cin: int, cout: int, kernel: int, spectral: bool, bias: bool = True) -
     return spectral_norm(conv) if spectral else conv
 
 
+Noise = torch.Generator | Sequence[torch.Generator] | None
+
+
+def _noise(generator: Noise, b: int, h: int, w: int, like: torch.Tensor) -> torch.Tensor:
+    """(B, 1, h, w) N(0, 1) noise: from one generator, or one generator per sample (then a
+    sample's noise is the same whichever batch or DDP process it lands in)."""
+    if generator is None or isinstance(generator, torch.Generator):
+        return torch.randn(b, 1, h, w, generator=generator, device=like.device, dtype=like.dtype)
+    if len(generator) != b:
+        raise ValueError(f"{len(generator)} noise generators for a batch of {b}")
+    draws = [torch.randn(1, 1, h, w, generator=g, device=like.device) for g in generator]
+    return torch.cat(draws).to(like.dtype)
+
+
 class SPADE(nn.Module):
     """forward(x (B, C, h, w), seg (B, S, H, W) {0, 1}, generator=None) -> (B, C, h, w).
 
     out = instance_norm(x + scale * noise) * (1 + gamma) + beta, with noise ~ N(0, 1) of
     shape (B, 1, h, w) drawn from `generator` (on x's device) when given, a per-channel
     `noise_scale` that starts at 0 (deterministic at init), and gamma, beta from convs over
-    seg resized (nearest) to h x w.
+    seg resized (nearest) to h x w. The noise is drawn in training mode or when a generator
+    is given; in eval mode without one it is its mean, 0, so evaluation and exported graphs
+    are deterministic.
     """
 
     def __init__(self, channels: int, seg_channels: int, hidden: int, spectral: bool):
@@ -126,11 +144,12 @@ class SPADE(nn.Module):
         self.beta = _conv(hidden, channels, 3, spectral)
 
     def forward(
-        self, x: torch.Tensor, seg: torch.Tensor, generator: torch.Generator | None = None
+        self, x: torch.Tensor, seg: torch.Tensor, generator: Noise = None
     ) -> torch.Tensor:
         b, _, h, w = x.shape
-        noise = torch.randn(b, 1, h, w, generator=generator, device=x.device, dtype=x.dtype)
-        normed = self.norm(x + self.noise_scale.view(1, -1, 1, 1) * noise)
+        if self.training or generator is not None:
+            x = x + self.noise_scale.view(1, -1, 1, 1) * _noise(generator, b, h, w, x)
+        normed = self.norm(x)
         actv = self.shared(F.interpolate(seg.to(x.dtype), size=(h, w), mode="nearest"))
         return normed * (1 + self.gamma(actv)) + self.beta(actv)
 
@@ -152,7 +171,7 @@ class SPADEResBlock(nn.Module):
             self.conv_s = _conv(cin, cout, 1, spectral, bias=False)
 
     def forward(
-        self, x: torch.Tensor, seg: torch.Tensor, generator: torch.Generator | None = None
+        self, x: torch.Tensor, seg: torch.Tensor, generator: Noise = None
     ) -> torch.Tensor:
         shortcut = x
         if self.learned_shortcut:
@@ -169,14 +188,16 @@ def _resize(x: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
 
 
 class SPADEGenerator(ConfigModule):
-    """forward(x (B, 9, H, W) in [-1, 1], seg (B, 7, H, W) one-hot, generator=None) ->
-    (B, 3, H, W) in [-1, 1].
+    """forward(x (B, 9, H, W) in [-1, 1], seg (B, 7, H, W) one-hot, generator=None,
+    agnostic_mask=None) -> (B, 3, H, W) in [-1, 1]; with config.keep_unmasked the agnostic
+    mask (B, 1, H, W) is required and outside it the result is x[:, :3].
 
     Starts at (H, W) / 2**depth from a conv of x resized there, then head, middle_0,
     middle_1 and up_0 ... up_4 SPADE-ResBlocks (16 -> 16 -> 16 -> 8 -> 4 -> 2 -> 1 -> 1/2
     ngf), each after an optional x2 nearest upsampling and with `injection` channels of a
     3x3 conv of x resized to its scale concatenated in front; then ReLU-conv-tanh.
-    `generator` (a torch.Generator on x's device) makes the SPADE noise reproducible.
+    `generator` (a torch.Generator on x's device, or one per sample) makes the SPADE noise
+    reproducible.
     """
 
     kind = "spade"
@@ -205,9 +226,14 @@ class SPADEGenerator(ConfigModule):
         return c.start_size(x.shape[-2], x.shape[-1])
 
     def forward(
-        self, x: torch.Tensor, seg: torch.Tensor, generator: torch.Generator | None = None
+        self,
+        x: torch.Tensor,
+        seg: torch.Tensor,
+        generator: Noise = None,
+        agnostic_mask: torch.Tensor | None = None,
     ) -> torch.Tensor:
         size = self.check_inputs(x, seg)
+        keep = keep_mask(self.config.keep_unmasked, agnostic_mask, x, "spade")
         features = self.conv_in(_resize(x, size))
         steps = zip(self.config.upsampled(), self.injections, self.blocks, strict=True)
         for upsample, inject, block in steps:
@@ -216,7 +242,10 @@ class SPADEGenerator(ConfigModule):
             size = cast(tuple[int, int], tuple(features.shape[-2:]))
             features = torch.cat([features, inject(_resize(x, size))], 1)
             features = block(features, seg, generator)
-        return torch.tanh(self.conv_out(F.relu(features)).float())
+        out = torch.tanh(self.conv_out(F.relu(features)).float())
+        if keep is not None:
+            out = out * keep + x[:, :3].float() * (1 - keep)
+        return out
 
 
 @dataclass(frozen=True)
@@ -274,7 +303,7 @@ class SPADEDiscriminator(ConfigModule):
         x, results = torch.cat([seg.to(image.dtype), image], 1), []
         for net in self.nets:
             results.append(net(x))
-            x = _downsample(x)
+            x = downsample(x)
         return results
 
 

@@ -63,6 +63,8 @@ class TOCGConfig:
     levels: int = 5
     seg_classes: int = 13
     norm: str = "batch"
+    height: int = 0  # the training size (what inference runs at); 0: not recorded
+    width: int = 0
 
     def __post_init__(self) -> None:
         if self.norm not in NORMS:
@@ -433,7 +435,7 @@ class TOCGDiscriminatorConfig:
         return cls(ndf=64)
 
 
-def _downsample(x: torch.Tensor) -> torch.Tensor:
+def downsample(x: torch.Tensor) -> torch.Tensor:
     return F.avg_pool2d(x, 3, stride=2, padding=1, count_include_pad=False)
 
 
@@ -496,11 +498,11 @@ class MultiscaleDiscriminator(ConfigModule):
         check_tensor(seg, "seg", c.seg_classes, batch=batch, size=size)
         x = torch.cat([cloth_in, pose_in, seg], 1)
         if c.downsample_input:
-            x = _downsample(x)
+            x = downsample(x)
         results = []
         for net in self.nets:
             results.append(net(x))
-            x = _downsample(x)
+            x = downsample(x)
         return results
 
 

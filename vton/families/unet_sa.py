@@ -88,6 +88,7 @@ class UNetSAConfig:
     res_blocks: int = 8
     norm: str = "instance"  # "instance" | "batch"
     max_channels: int = 512
+    keep_unmasked: bool = False  # outside the agnostic mask the result is the agnostic photo
 
     def __post_init__(self) -> None:
         if self.norm not in NORMS:
@@ -184,10 +185,12 @@ class UNetSAOutput:
 class UNetSAGenerator(ConfigModule):
     """U-Net + self-attention try-on generator.
 
-    forward(person, warped_cloth, warped_mask):
+    forward(person, warped_cloth, warped_mask, agnostic_mask=None):
       person: (B, in_channels - 4, H, W) float, the 41 channels of `gan41_representation`;
-      warped_cloth: (B, 3, H, W) in [-1, 1]; warped_mask: (B, 1, H, W) in [0, 1].
-      H and W must be divisible by 2**downsamplings.
+      warped_cloth: (B, 3, H, W) in [-1, 1]; warped_mask: (B, 1, H, W) in [0, 1];
+      agnostic_mask: (B, 1, H, W) in {0, 1}, required with config.keep_unmasked (outside
+      it the result is person[:, :3], the agnostic photo). H and W must be divisible by
+      2**downsamplings.
     Returns a `UNetSAOutput`.
     """
 
@@ -225,9 +228,14 @@ class UNetSAGenerator(ConfigModule):
             )
 
     def forward(
-        self, person: torch.Tensor, warped_cloth: torch.Tensor, warped_mask: torch.Tensor
+        self,
+        person: torch.Tensor,
+        warped_cloth: torch.Tensor,
+        warped_mask: torch.Tensor,
+        agnostic_mask: torch.Tensor | None = None,
     ) -> UNetSAOutput:
         self._check(person, warped_cloth, warped_mask)
+        keep = keep_mask(self.config.keep_unmasked, agnostic_mask, person, "unet_sa")
         x = self.stem(torch.cat([person, warped_cloth, warped_mask], 1))
         skips = [x]
         for block in self.down:
@@ -242,6 +250,8 @@ class UNetSAGenerator(ConfigModule):
         rendered = torch.tanh(out[:, :3])
         mask = torch.sigmoid(out[:, 3:])
         result = mask * warped_cloth.float() + (1 - mask) * rendered
+        if keep is not None:
+            result = result * keep + person[:, :3].float() * (1 - keep)
         return UNetSAOutput(result, rendered, mask)
 
 
@@ -320,6 +330,22 @@ class UNetSADiscriminator(ConfigModule):
             x = block(x)
             features.append(x)
         return self.score(x), features
+
+
+def keep_mask(
+    keep_unmasked: bool, agnostic_mask: torch.Tensor | None, like: torch.Tensor, kind: str
+) -> torch.Tensor | None:
+    """The checked (B, 1, H, W) float agnostic mask when a generator keeps the photo outside
+    it, else None; a ValueError when it keeps but got no mask."""
+    if not keep_unmasked:
+        return None
+    if agnostic_mask is None:
+        raise ValueError(
+            f"this {kind} generator keeps the photo outside the agnostic mask (keep_unmasked): "
+            f"pass agnostic_mask (B, 1, H, W)"
+        )
+    check_tensor(agnostic_mask, "agnostic_mask", 1, batch=like.shape[0], size=like.shape[-2:])
+    return agnostic_mask.float()
 
 
 def meta_parameter_count(build: Callable[[], nn.Module]) -> int:

@@ -12,7 +12,8 @@ size) into the person wearing the garment:
    layout and read back with `vton.train.data.load_pair`, the function training reads its
    samples with, so the models see exactly what they saw in training (same encodings, same
    resize, same label grouping) — see `vton.infer.model_io`;
-4. models: GMM then TOM (`vton.models.TryOnPipeline`) on the device, at the training size
+4. models: the family's warp then generator (`vton.families.pipeline.TryOnModel`: gmm+tom,
+   gmm+unet_sa, tocg+spade, whichever the checkpoint holds) on the device, at the training size
    (`infer.model_size: trained`) or at the working size;
 5. outputs: every tensor back to (H, W, 3) uint8 at the working size; with
    `infer.paste_back` the result keeps the photo's own pixels outside the agnostic mask
@@ -37,8 +38,9 @@ import torch
 from vton.config import InferParams, Params
 from vton.formats.images import fit_to
 
-MODEL_PARTS = ("gmm", "tom")
-"""A checkpoint directory holds one folder per model (`data/models/{gmm,tom}`)."""
+MODEL_PARTS = ("warp", "generator")
+"""A checkpoint directory holds one folder per model (`data/models/{warp,generator}`)."""
+LEGACY_PARTS = ("gmm", "tom")  # checkpoints written before the family registry
 
 INTERMEDIATES = (
     "person",
@@ -58,25 +60,29 @@ INTERMEDIATES = (
 
 
 def checkpoint_dirs(checkpoint: str | Path) -> tuple[Path, Path]:
-    """(gmm_dir, tom_dir) of a checkpoint directory; FileNotFoundError says what is missing."""
+    """(warp_dir, generator_dir) of a checkpoint directory (`warp/` and `generator/`, or the
+    older `gmm/` and `tom/`); FileNotFoundError says what is missing."""
     root = Path(checkpoint)
-    dirs = tuple(root / part for part in MODEL_PARTS)
-    missing = [str(d / "config.json") for d in dirs if not (d / "config.json").is_file()]
-    if missing:
-        raise FileNotFoundError(
-            f"checkpoint {root} lacks {', '.join(missing)}: a checkpoint is a folder with gmm/ "
-            "and tom/ model directories (config.json + model.safetensors), as `dvc repro "
-            "train_tom` writes to data/models or `vton train gmm|tom --out DIR/gmm|DIR/tom`"
-        )
-    return dirs  # type: ignore[return-value]
+    for parts in (MODEL_PARTS, LEGACY_PARTS):
+        dirs = tuple(root / part for part in parts)
+        if all((d / "config.json").is_file() for d in dirs):
+            return dirs  # type: ignore[return-value]
+    missing = [str(root / p / "config.json") for p in MODEL_PARTS]
+    missing = [m for m in missing if not Path(m).is_file()]
+    raise FileNotFoundError(
+        f"checkpoint {root} lacks {', '.join(missing)}: a checkpoint is a folder with warp/ and "
+        "generator/ model directories (config.json + model.safetensors) of any family, as "
+        "`dvc repro train_generator` writes to data/models or `vton train warp|generator "
+        "--out DIR/warp|DIR/generator`"
+    )
 
 
 def load_models(checkpoint: str | Path, device: torch.device):
-    """The GMM + TOM of a checkpoint directory, in eval mode on `device`."""
-    from vton.models import TryOnPipeline
+    """The family model (warp + generator) of a checkpoint directory, in eval mode on `device`."""
+    from vton.families.pipeline import TryOnModel
 
-    gmm_dir, tom_dir = checkpoint_dirs(checkpoint)
-    return TryOnPipeline.from_pretrained(gmm_dir, tom_dir).to(device).eval()
+    warp_dir, generator_dir = checkpoint_dirs(checkpoint)
+    return TryOnModel.from_pretrained(warp_dir, generator_dir).to(device).eval()
 
 
 def resolve_device(name: str) -> torch.device:
@@ -151,7 +157,8 @@ class InferencePipeline:
     def from_checkpoint(
         cls, checkpoint: str | Path, params: Params | None = None, device: str | None = None
     ) -> InferencePipeline:
-        """Load the models of `checkpoint` (a folder with gmm/ and tom/) and the annotators."""
+        """Load the models of `checkpoint` (a folder with warp/ and generator/) and the
+        annotators."""
         params = params or Params()
         dev = resolve_device(device or params.infer.device)
         if dev.type == "cpu" and params.infer.torch_threads > 0:
@@ -171,6 +178,7 @@ class InferencePipeline:
         batch = {
             "agnostic": torch.zeros(1, 3, height, width, device=self.device),
             "parse_agnostic": zeros,
+            "parse_agnostic_ids": zeros,
             "densepose": zeros,
             "keypoints": torch.zeros(1, 25, 3, device=self.device),
             "cloth": torch.zeros(1, 3, height, width, device=self.device),
@@ -191,14 +199,13 @@ class InferencePipeline:
         self._side.shutdown(wait=False)
 
     def _model_size(self) -> tuple[int, int]:
-        gmm_cfg, tom_cfg = self.models.gmm.config, self.models.tom.config
-        infer = self.infer
+        infer, step = self.infer, self.models.step
         if infer.height <= 0 or infer.width <= 0:
             raise ValueError(
                 f"infer.height/width must be positive, got {infer.height}x{infer.width}"
             )
-        if infer.model_size == "trained":
-            size = (gmm_cfg.height, gmm_cfg.image_width)
+        size = self.models.size
+        if infer.model_size == "trained" and size is not None:
             if abs(infer.height * size[1] - infer.width * size[0]) > 0.02 * infer.width * size[0]:
                 raise ValueError(
                     f"infer.height x width {infer.height}x{infer.width} does not have the "
@@ -206,11 +213,11 @@ class InferencePipeline:
                     "would be stretched. Set infer.height/width to a multiple of it"
                 )
             return size
-        step = 2**tom_cfg.depth
         if infer.height % step or infer.width % step:
             raise ValueError(
-                f"infer.model_size: working runs the TOM at {infer.height}x{infer.width}, which "
-                f"must divide by 2**depth = {step}; change infer.height/width or use trained"
+                f"infer.model_size: the {self.models.family} models run at "
+                f"{infer.height}x{infer.width}, which must divide by {step}; change "
+                f"infer.height/width or use trained"
             )
         return infer.height, infer.width
 
@@ -222,8 +229,12 @@ class InferencePipeline:
             "device": str(self.device),
             "working_size": [self.infer.height, self.infer.width],
             "model_size": list(self.model_size),
-            "gmm": dataclasses.asdict(self.models.gmm.config),
-            "tom": dataclasses.asdict(self.models.tom.config),
+            "family": self.models.family,
+            "warp": {"kind": self.models.warp.kind, **dataclasses.asdict(self.models.warp.config)},
+            "generator": {
+                "kind": self.models.generator.kind,
+                **dataclasses.asdict(self.models.generator.config),
+            },
             "annotators": {
                 name: getattr(a, name).fingerprint()
                 for name in ("pose", "parse", "densepose", "cloth_mask")

@@ -1,10 +1,13 @@
-"""Training of the try-on models: `train_gmm` then `train_tom` (each a DVC stage).
+"""Training of the model families: `train_warp` then `train_generator` (each a DVC stage).
 
-Both read the `train` params, run on the device chosen at run time (CUDA when present, with
-mixed precision), under `torchrun` across processes or GPUs with the same code, resume from
-their last checkpoint, log metrics and plots with DVCLive and write preview grids. The
-result of each is a model directory (`config.json` + `model.safetensors`) that
-`vton.models.TryOnPipeline.from_pretrained` loads.
+`train.family` picks what they train (`vton.families.registry`): the warp (gmm, or tocg
+for hrviton; `train_warp.module` names another) and the image generator over the frozen
+warp (tom, unet_sa or spade). Both read the shared `train` params and their own section,
+run on the device chosen at run time (CUDA when present, with mixed precision), under
+`torchrun` across processes or GPUs with the same code, resume from their last checkpoint,
+log metrics and plots with DVCLive and write preview grids. The result of each is a model
+directory (`config.json` with its kind + `model.safetensors`) that
+`vton.families.pipeline.TryOnModel.from_pretrained(warp_dir, generator_dir)` loads.
 """
 
 from __future__ import annotations
@@ -15,13 +18,12 @@ from collections.abc import Callable
 from pathlib import Path
 
 from vton.config import Params
+from vton.families.registry import WARPS, kinds, load_model
 from vton.models.blocks import WEIGHTS_NAME
-from vton.models.gmm import GMM, GMMConfig
-from vton.models.tom import TOM, TOMConfig
 from vton.train.data import TryOnDataset, dataset_size
 from vton.train.loop import SCHEDULE_KEYS, Schedule, dataset_digest, fingerprint, fit
 from vton.train.runtime import deterministic, seed_everything, start, stop
-from vton.train.tasks import GmmTask, Task, TomTask
+from vton.train.tasks import Task
 
 
 def train_size(params: Params, dataset: Path) -> tuple[int, int]:
@@ -42,7 +44,7 @@ def _loss_params(section) -> dict:
     return {k: v for k, v in dataclasses.asdict(section).items() if k not in SCHEDULE_KEYS}
 
 
-def train_gmm(
+def train_warp(
     params: Params,
     dataset: str | Path,
     out: str | Path,
@@ -51,57 +53,127 @@ def train_gmm(
     live_dir: str | Path | None = None,
     samples_dir: str | Path | None = None,
 ) -> dict:
-    """Train the GMM on the paired train split of `dataset`; save it to `out`."""
-    dataset, t = Path(dataset), params.train
-    height, width = train_size(params, dataset)
-    config = GMMConfig(
-        width=t.gmm.width, levels=t.gmm.levels, grid=t.gmm.grid, height=height, image_width=width
-    )
+    """Train the family's warp on the paired train split of `dataset`; save it to `out`."""
+    dataset = Path(dataset)
+    warp, _ = kinds(params.train.family, params.train_warp.module)
+    size = train_size(params, dataset)
+    config, section, build = warp_task(params, warp, size)
     return _train(
-        params,
-        dataset,
-        (height, width),
-        "gmm",
-        config,
-        t.gmm,
-        lambda: GmmTask(GMM(config), t.gmm),
-        out,
-        checkpoints,
-        live_dir,
+        params, dataset, size, warp, config, section, build, out, checkpoints, live_dir,
         samples_dir,
     )
 
 
-def train_tom(
+def warp_task(params: Params, kind: str, size: tuple[int, int]) -> tuple:
+    """(model config, params section, task builder) of a warp kind at `size`."""
+    height, width = size
+    if kind == "gmm":
+        from vton.models.gmm import GMM, GMMConfig
+        from vton.train.tasks import GmmTask
+
+        g = params.train_warp.gmm
+        config = GMMConfig(
+            width=g.width, levels=g.levels, grid=g.grid, height=height, image_width=width
+        )
+        return config, g, lambda: GmmTask(GMM(config), g)
+    from vton.families.tocg import ConditionGenerator, TOCGConfig
+    from vton.train.family_tasks import TocgTask
+
+    t = params.train_warp.tocg
+    tconfig = TOCGConfig(ngf=t.ngf, levels=t.levels, norm=t.norm, height=height, width=width)
+    _divisible(size, 2**t.levels, f"train_warp.tocg.levels = {t.levels}")
+    return tconfig, t, lambda: TocgTask(ConditionGenerator(tconfig), t)
+
+
+def train_generator(
     params: Params,
     dataset: str | Path,
-    gmm_dir: str | Path,
+    warp_dir: str | Path,
     out: str | Path,
     *,
     checkpoints: str | Path | None = None,
     live_dir: str | Path | None = None,
     samples_dir: str | Path | None = None,
 ) -> dict:
-    """Train the TOM over the frozen GMM saved in `gmm_dir`; save it to `out`."""
-    dataset, t = Path(dataset), params.train
-    height, width = train_size(params, dataset)
-    gmm = GMM.from_pretrained(gmm_dir)
-    config = TOMConfig(width=t.tom.width, depth=t.tom.depth, keep_unmasked=t.tom.keep_unmasked)
-    weights = (Path(gmm_dir) / WEIGHTS_NAME).read_bytes()
+    """Train the family's generator over the frozen warp saved in `warp_dir`; save to `out`."""
+    dataset = Path(dataset)
+    warp_kind, kind = kinds(params.train.family, params.train_warp.module)
+    warp = load_model(warp_dir, WARPS)
+    if warp.kind != warp_kind:
+        raise ValueError(
+            f"{warp_dir} holds a {warp.kind} warp but train.family {params.train.family} with "
+            f"train_warp.module {params.train_warp.module} trains over {warp_kind}: run "
+            f"train_warp first"
+        )
+    size = train_size(params, dataset)
+    config, section, build = generator_task(params, kind, warp, size)
+    weights = (Path(warp_dir) / WEIGHTS_NAME).read_bytes()
     return _train(
         params,
         dataset,
-        (height, width),
-        "tom",
+        size,
+        kind,
         config,
-        t.tom,
-        lambda: TomTask(TOM(config), gmm, t.tom),
+        section,
+        build,
         out,
         checkpoints,
         live_dir,
         samples_dir,
-        identity={"gmm": hashlib.sha256(weights).hexdigest(), "size": (height, width)},
+        identity={"warp": hashlib.sha256(weights).hexdigest(), "size": size},
     )
+
+
+def generator_task(params: Params, kind: str, warp, size: tuple[int, int]) -> tuple:
+    """(model config, params section, task builder) of a generator kind over `warp`."""
+    g = params.train_generator
+    if kind == "tom":
+        from vton.models.tom import TOM, TOMConfig
+        from vton.train.tasks import TomTask
+
+        t = g.tom
+        config = TOMConfig(width=t.width, depth=t.depth, keep_unmasked=t.keep_unmasked)
+        _divisible(size, 2**t.depth, f"train_generator.tom.depth = {t.depth}")
+        return config, t, lambda: TomTask(TOM(config), warp, t)
+    if kind == "unet_sa":
+        from vton.families.unet_sa import UNetSAConfig, UNetSAGenerator
+        from vton.train.family_tasks import UnetSATask
+
+        u = g.unet_sa
+        uconfig = UNetSAConfig(
+            ngf=u.ngf,
+            downsamplings=u.downsamplings,
+            res_blocks=u.res_blocks,
+            norm=u.norm,
+            keep_unmasked=u.keep_unmasked,
+        )
+        _divisible(size, 2**u.downsamplings, f"train_generator.unet_sa.downsamplings = {u.downsamplings}")
+        return uconfig, u, lambda: UnetSATask(UNetSAGenerator(uconfig), warp, u)
+    from vton.families.spade import SPADEConfig, SPADEGenerator, upsamplings_for
+    from vton.train.family_tasks import SpadeTask
+
+    p = g.spade
+    depth = p.upsamplings
+    if depth == "auto":
+        depth = upsamplings_for(size[0]) if size[0] in (256, 512, 1024) else "normal"
+    sconfig = SPADEConfig(
+        ngf=p.ngf,
+        hidden=p.hidden,
+        injection=p.injection,
+        upsamplings=depth,
+        spectral=p.spectral,
+        keep_unmasked=p.keep_unmasked,
+    )
+    sconfig.start_size(*size)  # a clear error now, not in the first step
+    return sconfig, p, lambda: SpadeTask(SPADEGenerator(sconfig), warp, p)
+
+
+def _divisible(size: tuple[int, int], step: int, what: str) -> None:
+    if size[0] % step or size[1] % step:
+        raise ValueError(
+            f"training size {size[0]}x{size[1]} must divide by {step} ({what}); change "
+            f"train.data.height/width"
+        )
 
 
 def _train(
@@ -122,7 +194,7 @@ def _train(
     run (model config, losses, data, seed, dataset and `identity`) and `fit` it, all with
     torch's deterministic kernels."""
     t = params.train
-    runtime = start(t.device, t.amp)
+    runtime = start(t.device, t.amp, t.amp_dtype)
     try:
         with deterministic(runtime.device):
             seed_everything(t.seed)

@@ -10,6 +10,7 @@ Sample contract (`dict`):
   agnostic          (3, H, W) float32 in [-1, 1], the cloth-agnostic photo
   parse             (H, W) uint8, group ids 0..12 of the full parse (`PARSE_GROUPS`)
   parse_agnostic    (H, W) uint8, group ids 0..12 of the agnostic parse
+  parse_agnostic_ids (H, W) uint8, the agnostic parse in VITON-HD's 20 label ids (unet_sa)
   densepose         (H, W) uint8, DensePose part ids 0..24 (0 = background)
   keypoints         (25, 3) float32, BODY_25 x, y (pixels at H x W), confidence (0: missing)
   agnostic_mask     (1, H, W) float32 {0, 1}
@@ -17,6 +18,7 @@ Sample contract (`dict`):
   cloth             (3, H, W) float32 in [-1, 1], the garment photo
   cloth_mask        (1, H, W) float32 {0, 1}
   id, cloth_id      str
+  seed              int, the sample's augmentation seed (training draws per-sample noise from it)
 Label maps and keypoints stay compact here (a sample is ~2 MB at 256x192, not ~17 MB);
 `vton.models.inputs.person_representation` expands them to one-hot channels and heatmaps
 on the device.
@@ -40,7 +42,14 @@ from vton.formats.images import read_rgb
 from vton.layout import Layout, read_pairs
 
 IMAGES = ("person", "agnostic", "cloth")
-MASKS = ("parse", "parse_agnostic", "densepose", "agnostic_mask", "cloth_mask")
+MASKS = (
+    "parse",
+    "parse_agnostic",
+    "parse_agnostic_ids",
+    "densepose",
+    "agnostic_mask",
+    "cloth_mask",
+)
 UPPER_GROUP = [name for name, _ in labels.PARSE_GROUPS].index("upper")
 
 
@@ -106,7 +115,9 @@ def load_pair(
             )
     arrays = {name: read_rgb(paths[name]) for name in IMAGES}
     arrays["parse"] = labels.group13(labels.read_parse(paths["parse"]))
-    arrays["parse_agnostic"] = labels.group13(labels.read_parse(paths["parse_agnostic"]))
+    agnostic_ids = labels.read_parse(paths["parse_agnostic"])
+    arrays["parse_agnostic"] = labels.group13(agnostic_ids)
+    arrays["parse_agnostic_ids"] = agnostic_ids
     arrays["densepose"] = densepose.read_densepose(paths["densepose"])
     arrays["agnostic_mask"] = masks.read_mask(paths["agnostic_mask"]).astype(np.uint8)
     arrays["cloth_mask"] = masks.read_mask(paths["cloth_mask"]).astype(np.uint8)
@@ -125,6 +136,7 @@ def load_pair(
         "cloth": _to_image(out["cloth"]),
         "parse": torch.from_numpy(np.ascontiguousarray(parse)),
         "parse_agnostic": torch.from_numpy(np.ascontiguousarray(out["parse_agnostic"])),
+        "parse_agnostic_ids": torch.from_numpy(np.ascontiguousarray(out["parse_agnostic_ids"])),
         "densepose": torch.from_numpy(np.ascontiguousarray(out["densepose"])),
         "keypoints": torch.from_numpy(moved),
         "agnostic_mask": torch.from_numpy(out["agnostic_mask"][None].astype(np.float32)),
@@ -132,6 +144,7 @@ def load_pair(
         "person_cloth_mask": torch.from_numpy((parse == UPPER_GROUP)[None].astype(np.float32)),
         "id": person_id,
         "cloth_id": cloth_id,
+        "seed": seed,  # the augmentation seed: per-sample randomness of training (SPADE noise)
     }
 
 

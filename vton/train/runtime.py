@@ -28,10 +28,16 @@ class Runtime:
     rank: int = 0
     world: int = 1
     amp: bool = False
+    amp_dtype: torch.dtype = torch.float16
 
     @property
     def distributed(self) -> bool:
         return self.world > 1
+
+    @property
+    def scaled(self) -> bool:
+        """Whether losses need grad scaling: float16 autocast only."""
+        return self.amp and self.amp_dtype == torch.float16
 
     @property
     def main(self) -> bool:
@@ -40,7 +46,7 @@ class Runtime:
     def autocast(self):
         if not self.amp:
             return contextlib.nullcontext()
-        return torch.autocast(device_type=self.device.type, dtype=torch.float16)
+        return torch.autocast(device_type=self.device.type, dtype=self.amp_dtype)
 
     def barrier(self) -> None:
         if self.distributed:
@@ -72,8 +78,9 @@ def resolve_device(name: str, local_rank: int = 0) -> torch.device:
     return torch.device("cpu")
 
 
-def start(device: str, amp: bool) -> Runtime:
-    """Join the torchrun process group when there is one; pick the device."""
+def start(device: str, amp: bool, amp_dtype: str = "float16") -> Runtime:
+    """Join the torchrun process group when there is one; pick the device. `amp_dtype`:
+    float16 (with grad scaling) or bfloat16 (no scaling needed)."""
     world = int(os.environ.get("WORLD_SIZE", "1"))
     rank = int(os.environ.get("RANK", "0"))
     local_rank = int(os.environ.get("LOCAL_RANK", "0"))
@@ -82,7 +89,10 @@ def start(device: str, amp: bool) -> Runtime:
         if dev.type == "cuda":
             torch.cuda.set_device(dev)
         dist.init_process_group(backend="nccl" if dev.type == "cuda" else "gloo")
-    return Runtime(device=dev, rank=rank, world=world, amp=amp and dev.type == "cuda")
+    dtype = {"float16": torch.float16, "bfloat16": torch.bfloat16}[amp_dtype]
+    return Runtime(
+        device=dev, rank=rank, world=world, amp=amp and dev.type == "cuda", amp_dtype=dtype
+    )
 
 
 def stop(runtime: Runtime) -> None:

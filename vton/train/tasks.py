@@ -10,27 +10,35 @@ import torch.nn.functional as F
 from torch import nn
 
 from vton.config import GmmTrain, TomTrain
+from vton.families.forward import run_generator, run_warp
 from vton.models.discriminator import DiscriminatorConfig, PatchDiscriminator
 from vton.models.gmm import GMM, lattice_smoothness
 from vton.models.inputs import person_representation
 from vton.models.losses import PerceptualLoss, feature_matching, lsgan_d, lsgan_g
 from vton.models.tom import TOM
-from vton.models.vgg import load_vgg
+from vton.models.vgg import VGGFeatures, load_vgg
 from vton.train.grid import image_grid
 from vton.train.runtime import Runtime
 
 
 class Task:
-    """Trainable `nets` (saved in checkpoints), their optimisers, and `step(batch)`."""
+    """Trainable `nets` (saved in checkpoints), their optimisers, and `step(batch)`.
+
+    `frozen`: trained modules the task reads but does not train (the warp under a
+    generator), moved to the device with the nets.
+    """
 
     nets: dict[str, nn.Module]
     optimizers: dict[str, torch.optim.Optimizer]
     export_name: str  # the net saved with save_pretrained at the end
     scaler_state: dict | None = None  # the GradScaler's, from a checkpoint until `setup`
+    frozen: tuple[nn.Module, ...] = ()
 
     def setup(self, runtime: Runtime) -> None:
         """Move to the device and wrap for DDP (after any checkpoint is loaded)."""
         self.runtime = runtime
+        for module in self.frozen:
+            module.to(runtime.device)
         self.run: dict[str, nn.Module] = {}
         for name, net in self.nets.items():
             net.to(runtime.device).train()
@@ -39,7 +47,7 @@ class Task:
                 self.run[name] = nn.parallel.DistributedDataParallel(net, device_ids=ids)
             else:
                 self.run[name] = net
-        self.scaler = torch.amp.GradScaler(runtime.device.type, enabled=runtime.amp)
+        self.scaler = torch.amp.GradScaler(runtime.device.type, enabled=runtime.scaled)
 
     def to_device(self, batch: dict) -> dict:
         dev = self.runtime.device
@@ -98,26 +106,39 @@ class GmmTask(Task):
         )
 
 
-def perceptual_from(path: str, key: str) -> PerceptualLoss | None:
-    """The VGG perceptual/style loss from local weights, or None (and a note) without."""
+def vgg_from(path: str, key: str) -> VGGFeatures | None:
+    """Frozen VGG features from local weights, or None (and a note) without."""
     if not path:
         print(
-            f"note: no VGG weights ({key} is empty): the perceptual and style loss terms are "
-            f"off. Set {key} to a local torchvision vgg19/vgg16 state dict (e.g. "
-            f"vgg19-dcbb9e9d.pth) to train with them; nothing is downloaded.",
+            f"note: no VGG weights ({key} is empty): the perceptual loss terms are off. Set "
+            f"{key} to a local torchvision vgg19/vgg16 state dict (e.g. vgg19-dcbb9e9d.pth) to "
+            f"train with them; nothing is downloaded.",
             file=sys.stderr,
         )
         return None
-    return PerceptualLoss(load_vgg(path, taps="first"))
+    return load_vgg(path, taps="first")
+
+
+def perceptual_from(path: str, key: str) -> PerceptualLoss | None:
+    """The VGG perceptual/style loss from local weights, or None (and a note) without."""
+    vgg = vgg_from(path, key)
+    return None if vgg is None else PerceptualLoss(vgg)
+
+
+def frozen(module: nn.Module) -> nn.Module:
+    return module.eval().requires_grad_(False)
 
 
 class TomTask(Task):
     export_name = "tom"
 
-    def __init__(self, tom: TOM, gmm: GMM, cfg: TomTrain):
+    def __init__(self, tom: TOM, warp: nn.Module, cfg: TomTrain):
         self.cfg = cfg
-        self.gmm = gmm.eval().requires_grad_(False)
-        self.perceptual = perceptual_from(cfg.perceptual_weights, "train.tom.perceptual_weights")
+        self.warp = frozen(warp)
+        self.perceptual = perceptual_from(
+            cfg.perceptual_weights, "train_generator.tom.perceptual_weights"
+        )
+        self.frozen = (self.warp,) if self.perceptual is None else (self.warp, self.perceptual)
         betas = (0.5, 0.999)
         self.nets = {"tom": tom}
         self.optimizers = {"tom": torch.optim.Adam(tom.parameters(), lr=cfg.lr, betas=betas)}
@@ -128,23 +149,15 @@ class TomTask(Task):
                 d.parameters(), lr=cfg.d_lr, betas=betas
             )
 
-    def setup(self, runtime: Runtime) -> None:
-        super().setup(runtime)
-        self.gmm.to(runtime.device)
-        if self.perceptual is not None:
-            self.perceptual.to(runtime.device)
-
     def step(self, batch: dict) -> dict[str, float]:
         b, c = self.to_device(batch), self.cfg
         person = person_representation(b)
         with torch.no_grad(), self.runtime.autocast():
-            warped = self.gmm(person, b["cloth"], b["cloth_mask"])
+            warped = run_warp(self.warp, b)
         logs: dict[str, float] = {}
         if c.adversarial:  # the discriminator first, on a detached result
             with torch.no_grad(), self.runtime.autocast():
-                fake = self.run["tom"](
-                    person, warped.warped_cloth, warped.warped_mask, b["agnostic_mask"]
-                ).result
+                fake = run_generator(self.run["tom"], b, warped).result
             with self.runtime.autocast():  # one forward over real and fake (one DDP pass)
                 scores, _ = self.run["discriminator"](
                     torch.cat([b["person"], fake]), torch.cat([person, person])
@@ -154,11 +167,9 @@ class TomTask(Task):
             self.backward(loss_d, "discriminator")
             logs["d_loss"] = loss_d.item()
         with self.runtime.autocast():
-            out = self.run["tom"](
-                person, warped.warped_cloth, warped.warped_mask, b["agnostic_mask"]
-            )
+            out = run_generator(self.run["tom"], b, warped)
         l1 = F.l1_loss(out.result, b["person"])
-        mask = F.l1_loss(out.mask, warped.warped_mask.float())
+        mask = F.l1_loss(out.mask, warped.mask.float())
         loss = c.lambda_l1 * l1 + c.lambda_mask * mask
         logs |= {"l1": l1.item(), "mask_l1": mask.item()}
         if self.perceptual is not None:
@@ -182,6 +193,6 @@ class TomTask(Task):
     def preview(self) -> np.ndarray:
         b, warped, out = self.last
         return image_grid(
-            [b["person"], b["cloth"], warped.warped_cloth, out.rendered, out.mask, out.result],
+            [b["person"], b["cloth"], warped.cloth, out.rendered, out.mask, out.result],
             rows=4,
         )

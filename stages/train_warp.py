@@ -1,6 +1,6 @@
-"""DVC stage `train_gmm`: the geometric matching module on the train pairs (`vton.train`).
+"""DVC stage `train_warp`: the family's garment warp (gmm or tocg) on the train pairs.
 
-Run it under `torchrun --nproc-per-node N -m stages.train_gmm ...` for DDP; same arguments.
+Run it under `torchrun --nproc-per-node N -m stages.train_warp ...` for DDP; same arguments.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from pathlib import Path
 
 from stages.common import params_or_exit, stage_args
 from vton.curves import write_curves
-from vton.train import train_gmm
+from vton.train import train_warp
 
 
 def main() -> None:
@@ -24,11 +24,11 @@ def main() -> None:
             "--curves",
             {"type": Path, "help": "training curves PNG (an image plot that shows offline)"},
         ),
-        ("--samples", {"type": Path, "help": "preview grids every train.gmm.sample_every"}),
+        ("--samples", {"type": Path, "help": "preview grids every sample_every of its train_warp section"}),
     )
     params = params_or_exit(args.params)
     try:
-        summary = train_gmm(
+        summary = train_warp(
             params,
             args.dataset,
             args.out,
@@ -37,11 +37,11 @@ def main() -> None:
             samples_dir=args.samples,
         )
     except (FileNotFoundError, ValueError, RuntimeError) as exc:
-        sys.exit(f"error: train_gmm failed: {exc}")
+        sys.exit(f"error: train_warp failed: {exc}")
     if args.curves is not None:
-        write_curves(args.live, args.curves, title="train_gmm")
+        write_curves(args.live, args.curves, title="train_warp")
     print(
-        f"train_gmm: step {summary['step']}, loss {summary.get('train_loss', float('nan')):.4f}, "
+        f"train_warp: step {summary['step']}, loss {summary.get('train_loss', float('nan')):.4f}, "
         f"{summary['samples_per_s']} samples/s -> {args.out}"
     )
 

@@ -1,6 +1,6 @@
-"""DVC stage `train_tom`: the try-on generator over the trained GMM (`vton.train`).
+"""DVC stage `train_generator`: the family's image generator over the trained warp.
 
-Run it under `torchrun --nproc-per-node N -m stages.train_tom ...` for DDP; same arguments.
+Run it under `torchrun --nproc-per-node N -m stages.train_generator ...` for DDP; same arguments.
 """
 
 from __future__ import annotations
@@ -10,14 +10,14 @@ from pathlib import Path
 
 from stages.common import params_or_exit, stage_args
 from vton.curves import write_curves
-from vton.train import train_tom
+from vton.train import train_generator
 
 
 def main() -> None:
     args = stage_args(
         __doc__,
         ("--dataset", {"type": Path, "required": True}),
-        ("--gmm", {"type": Path, "required": True, "help": "the trained GMM directory"}),
+        ("--warp", {"type": Path, "required": True, "help": "the trained warp directory"}),
         ("--out", {"type": Path, "required": True, "help": "model directory to write"}),
         ("--checkpoints", {"type": Path, "help": "resume state (kept outside DVC outputs)"}),
         ("--live", {"type": Path, "required": True, "help": "DVCLive metrics and plots"}),
@@ -25,25 +25,25 @@ def main() -> None:
             "--curves",
             {"type": Path, "help": "training curves PNG (an image plot that shows offline)"},
         ),
-        ("--samples", {"type": Path, "help": "preview grids every train.tom.sample_every"}),
+        ("--samples", {"type": Path, "help": "preview grids every sample_every of its section"}),
     )
     params = params_or_exit(args.params)
     try:
-        summary = train_tom(
+        summary = train_generator(
             params,
             args.dataset,
-            args.gmm,
+            args.warp,
             args.out,
             checkpoints=args.checkpoints,
             live_dir=args.live,
             samples_dir=args.samples,
         )
     except (FileNotFoundError, ValueError, RuntimeError) as exc:
-        sys.exit(f"error: train_tom failed: {exc}")
+        sys.exit(f"error: train_generator failed: {exc}")
     if args.curves is not None:
-        write_curves(args.live, args.curves, title="train_tom")
+        write_curves(args.live, args.curves, title="train_generator")
     print(
-        f"train_tom: step {summary['step']}, loss {summary.get('train_loss', float('nan')):.4f}, "
+        f"train_generator: step {summary['step']}, loss {summary.get('train_loss', float('nan')):.4f}, "
         f"{summary['samples_per_s']} samples/s -> {args.out}"
     )
 

@@ -1,0 +1,118 @@
+"""How each model kind runs on a batch: one definition for training, evaluation and try-on.
+
+`run_warp(warp, batch)` -> `Warped`, `run_generator(generator, batch, warped)` ->
+`Rendered`. A batch is `vton.train.data`'s sample contract with a batch axis, on the
+models' device. The inputs each kind reads:
+
+  gmm      person_representation (66 ch), cloth, cloth_mask
+  tocg     cloth_in = cloth + cloth_mask (4); pose_in = 13-group agnostic parse one-hot +
+           DensePose RGB (16). Its output is post-processed as HR-VITON does at test time:
+           condition aligning (the garment logit times the warped mask), occlusion removal
+           (body parts in front of the garment cut from the mask), the garment on white
+           outside the mask
+  tom      person_representation, warped garment and mask, agnostic_mask
+  unet_sa  gan41_representation (41 ch), warped garment and mask, agnostic_mask
+  spade    x = agnostic + DensePose RGB + warped garment (9); seg = the 7 groups from the
+           tocg's aligned segmentation (upsampled, blurred, arg-maxed, regrouped)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import cast
+
+import torch
+from torch import nn
+
+from vton.models.inputs import one_hot, person_representation
+
+N_GROUPS = 13
+
+
+@dataclass
+class Warped:
+    cloth: torch.Tensor  # (B, 3, H, W) in [-1, 1], the garment on the person's body
+    mask: torch.Tensor  # (B, 1, H, W) in [0, 1]
+    seg: torch.Tensor | None  # (B, 13, H, W) aligned try-on segmentation logits (tocg only)
+    raw: object  # the module's own output (GMMOutput, TOCGOutput), for the losses
+
+
+@dataclass
+class Rendered:
+    result: torch.Tensor  # (B, 3, H, W) in [-1, 1]
+    rendered: torch.Tensor  # (B, 3, H, W): the generator's image before any composition
+    mask: torch.Tensor  # (B, 1, H, W) in [0, 1]: where the warped garment is used
+
+
+def densepose_rgb(parts: torch.Tensor) -> torch.Tensor:
+    """(B, H, W) DensePose part ids -> (B, 3, H, W) float in [-1, 1]: the parts in the
+    colours of the dataset's DensePose images (`vton.formats.densepose.part_colors`)."""
+    from vton.formats.densepose import part_colors
+
+    lut = torch.from_numpy(part_colors()).to(parts.device, torch.float32) / 127.5 - 1
+    return lut[parts.long()].permute(0, 3, 1, 2)
+
+
+def tocg_inputs(batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
+    """(cloth_in (B, 4, H, W), pose_in (B, 16, H, W)) of the condition generator."""
+    cloth_in = torch.cat([batch["cloth"].float(), batch["cloth_mask"].float()], 1)
+    pose_in = torch.cat(
+        [one_hot(batch["parse_agnostic"], N_GROUPS), densepose_rgb(batch["densepose"])], 1
+    )
+    return cloth_in, pose_in
+
+
+def run_warp(warp: nn.Module, batch: dict[str, torch.Tensor]) -> Warped:
+    """The garment warped onto the person by a gmm or tocg module (or its DDP wrapper)."""
+    from vton.families.tocg import TOCGOutput, align_conditions, remove_occlusion
+
+    kind = _kind(warp)
+    if kind == "gmm":
+        out = warp(person_representation(batch), batch["cloth"], batch["cloth_mask"])
+        return Warped(out.warped_cloth, out.warped_mask, None, out)
+    if kind == "tocg":
+        out = cast(TOCGOutput, warp(*tocg_inputs(batch)))
+        seg = align_conditions(out.seg_logits, out.warped_mask)
+        mask = remove_occlusion(out.warped_mask, seg)
+        cloth = out.warped_cloth.float() * mask + (1 - mask)  # white outside, as HR-VITON
+        return Warped(cloth, mask, seg, out)
+    raise ValueError(f"not a warping module: kind {kind!r} (gmm or tocg)")
+
+
+def run_generator(generator: nn.Module, batch: dict[str, torch.Tensor], warped: Warped) -> Rendered:
+    """The try-on image of a tom, unet_sa or spade generator (or its DDP wrapper)."""
+    from vton.families.unet_sa import gan41_representation
+
+    kind, mask = _kind(generator), batch.get("agnostic_mask")
+    if kind == "tom":
+        out = generator(person_representation(batch), warped.cloth, warped.mask, mask)
+        return Rendered(out.result, out.rendered, out.mask)
+    if kind == "unet_sa":
+        out = generator(gan41_representation(batch), warped.cloth, warped.mask, mask)
+        return Rendered(out.result, out.rendered, out.mask)
+    if kind == "spade":
+        if warped.seg is None:
+            raise ValueError("the spade generator needs the tocg warp's segmentation")
+        x, seg = spade_inputs(batch, warped)
+        result = generator(x, seg, agnostic_mask=mask)
+        return Rendered(result, result, warped.mask)
+    raise ValueError(f"not an image generator: kind {kind!r} (tom, unet_sa or spade)")
+
+
+def spade_inputs(
+    batch: dict[str, torch.Tensor], warped: Warped
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """(x (B, 9, H, W), seg (B, 7, H, W)) of the SPADE generator."""
+    from vton.families.tocg import seg7_from_tocg
+
+    assert warped.seg is not None
+    size = cast(tuple[int, int], tuple(batch["agnostic"].shape[-2:]))
+    x = torch.cat(
+        [batch["agnostic"].float(), densepose_rgb(batch["densepose"]), warped.cloth.float()], 1
+    )
+    return x, seg7_from_tocg(warped.seg.detach(), size)
+
+
+def _kind(module: nn.Module) -> str:
+    inner = module.module if isinstance(module, nn.parallel.DistributedDataParallel) else module
+    return str(getattr(inner, "kind", type(inner).__name__))

@@ -1,0 +1,85 @@
+"""A trained family on tensors: the warp then the generator, loaded from two model folders.
+
+    from vton.families.pipeline import TryOnModel
+    model = TryOnModel.from_pretrained("data/models/warp", "data/models/generator").to(device)
+    out = model(batch)  # the sample contract of vton.train.data with a batch axis
+    out.result          # (B, 3, H, W) in [-1, 1]
+
+Any family (`vton.families.registry`): the kinds come from the folders' config.json.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import NamedTuple
+
+import torch
+from torch import nn
+
+from vton.families.forward import run_generator, run_warp
+from vton.families.registry import GENERATORS, WARPS, check_pair, load_model
+
+
+class TryOnOutput(NamedTuple):
+    result: torch.Tensor  # (B, 3, H, W) in [-1, 1], the person wearing the garment
+    warped_cloth: torch.Tensor  # (B, 3, H, W) in [-1, 1]
+    warped_mask: torch.Tensor  # (B, 1, H, W) in [0, 1]
+    rendered: torch.Tensor  # (B, 3, H, W) in [-1, 1], the generator's image before composition
+    mask: torch.Tensor  # (B, 1, H, W) in [0, 1], where the warped garment is used
+
+
+def size_step(module: nn.Module) -> int:
+    """What the module's input height and width must divide by."""
+    c, kind = module.config, module.kind  # type: ignore[attr-defined]
+    if kind == "tom":
+        return 2**c.depth
+    if kind == "unet_sa":
+        return 2**c.downsamplings
+    if kind == "tocg":
+        return 2**c.levels
+    if kind == "spade":
+        return 2**c.depth
+    return 1  # gmm resizes its inputs to its own regression size
+
+
+def trained_size(warp: nn.Module) -> tuple[int, int] | None:
+    """The (height, width) the warp was trained at, from its config (None: not recorded)."""
+    c = warp.config  # type: ignore[attr-defined]
+    if warp.kind == "gmm":  # type: ignore[attr-defined]
+        return c.height, c.image_width
+    return (c.height, c.width) if c.height and c.width else None
+
+
+class TryOnModel(nn.Module):
+    """forward(batch) -> `TryOnOutput`; `warp` and `generator` are any compatible kinds."""
+
+    def __init__(self, warp: nn.Module, generator: nn.Module):
+        super().__init__()
+        check_pair(warp.kind, generator.kind)  # type: ignore[attr-defined]
+        self.warp, self.generator = warp, generator
+
+    @classmethod
+    def from_pretrained(cls, warp_dir: str | Path, generator_dir: str | Path) -> TryOnModel:
+        """Both models on CPU in eval mode; move with `.to(device)`."""
+        warp = load_model(warp_dir, WARPS)
+        return cls(warp, load_model(generator_dir, GENERATORS)).eval()
+
+    @property
+    def family(self) -> str:
+        return f"{self.warp.kind}+{self.generator.kind}"
+
+    @property
+    def step(self) -> int:
+        """What an input's height and width must divide by."""
+        return math.lcm(size_step(self.warp), size_step(self.generator))
+
+    @property
+    def size(self) -> tuple[int, int] | None:
+        return trained_size(self.warp)
+
+    @torch.no_grad()
+    def forward(self, batch: dict[str, torch.Tensor]) -> TryOnOutput:
+        warped = run_warp(self.warp, batch)
+        out = run_generator(self.generator, batch, warped)
+        return TryOnOutput(out.result, warped.cloth, warped.mask, out.rendered, out.mask)
