@@ -19,16 +19,34 @@ from vton.sources.sample import generate_sample
 SIZE = (128, 96)  # the tests' working size (infer.height x width)
 
 
-def tiny_checkpoint(root: Path) -> Path:
-    """GMM + TOM at toy width (64x48 training size), seeded, saved with their configs.
+FAMILIES = ("gmm_tom", "unet_sa", "hrviton")
 
-    Untrained, so the pixels mean nothing; the GMM starts as the identity warp.
+
+def tiny_checkpoint(root: Path, family: str = "gmm_tom") -> Path:
+    """A family's warp/ + generator/ at toy width, seeded, saved with their configs.
+
+    Training size 64x48 (hrviton: 128x96, what SPADE's 5 upsamplings and the TOCG's 4
+    levels divide). Untrained, so the pixels mean nothing; the GMM starts as the identity
+    warp and the TOCG's flows at zero.
     """
+    from vton.families.spade import SPADEConfig, SPADEGenerator
+    from vton.families.tocg import ConditionGenerator, TOCGConfig
+    from vton.families.unet_sa import UNetSAConfig, UNetSAGenerator
+
     torch.manual_seed(0)
-    GMM(GMMConfig(width=4, levels=2, grid=3, height=64, image_width=48)).save_pretrained(
-        root / "gmm"
-    )
-    TOM(TOMConfig(width=4, depth=2)).save_pretrained(root / "tom")
+    gmm = GMM(GMMConfig(width=4, levels=2, grid=3, height=64, image_width=48))
+    if family == "gmm_tom":
+        warp, generator = gmm, TOM(TOMConfig(width=4, depth=2))
+    elif family == "unet_sa":
+        generator = UNetSAGenerator(
+            UNetSAConfig(ngf=4, downsamplings=2, res_blocks=1, keep_unmasked=True)
+        )
+        warp = gmm
+    else:
+        warp = ConditionGenerator(TOCGConfig(ngf=4, levels=4, norm="instance", height=128, width=96))
+        generator = SPADEGenerator(SPADEConfig(ngf=4, hidden=8, injection=4, keep_unmasked=True))
+    warp.save_pretrained(root / "warp")
+    generator.save_pretrained(root / "generator")
     return root
 
 

@@ -16,9 +16,9 @@ from vton.models import (
     GMMConfig,
     PatchDiscriminator,
     TOMConfig,
-    TryOnPipeline,
     person_representation,
 )
+from vton.families.pipeline import TryOnModel
 from vton.models.discriminator import DiscriminatorConfig
 from vton.models.gmm import TPSGridGenerator, lattice_smoothness
 from vton.models.losses import PerceptualLoss, feature_matching, gram, lsgan_d, lsgan_g
@@ -166,7 +166,8 @@ def test_models_save_config_beside_weights_and_rebuild(tmp_path):
     assert config["kind"] == "gmm" and config["width"] == 4 and config["height"] == H
     assert (tmp_path / "gmm" / "model.safetensors").is_file()
     _, cloth, mask = inputs()
-    pipe = TryOnPipeline.from_pretrained(tmp_path / "gmm", tmp_path / "tom")
+    pipe = TryOnModel.from_pretrained(tmp_path / "gmm", tmp_path / "tom")
+    assert pipe.family == "gmm+tom" and pipe.size == (H, W)
     batch = person_batch() | {"cloth": cloth, "cloth_mask": mask, "agnostic_mask": mask}
     out = pipe(batch)
     person = person_representation(batch)

@@ -15,11 +15,10 @@ from vton.layout import KINDS, Layout, read_pairs
 
 PROJECT = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.slow
-TINY_TRAIN = {
-    "device": "cpu",
-    "data": {"height": 64, "width": 48, "augment": True},
-    "gmm": {"steps": 4, "width": 4, "levels": 3, "grid": 3, "sample_every": 2},
-    "tom": {"steps": 4, "width": 4, "depth": 3, "sample_every": 2},
+TINY_TRAIN = {  # params section -> (sub-section or None) -> values
+    "train": {None: {"device": "cpu"}, "data": {"height": 64, "width": 48, "augment": True}},
+    "train_warp": {"gmm": {"steps": 4, "width": 4, "levels": 3, "grid": 3, "sample_every": 2}},
+    "train_generator": {"tom": {"steps": 4, "width": 4, "depth": 3, "sample_every": 2}},
 }
 
 
@@ -31,9 +30,10 @@ def repo(tmp_path: Path) -> Path:
         params["base"].update(height=64, width=48)
         params["data"]["sample"].update(n_train=4, n_test=2)
         params["run"]["loader_workers"] = 0
-        for key, value in TINY_TRAIN.items():  # train_gmm, train_tom, evaluate in seconds
-            train = params["train"]
-            train[key] = train[key] | value if isinstance(value, dict) else value
+        for section, parts in TINY_TRAIN.items():  # train_warp, _generator, evaluate in seconds
+            for key, value in parts.items():
+                target = params[section] if key is None else params[section][key]
+                target.update(value)
 
     return make_project(tmp_path / "repo", tiny)
 

@@ -12,7 +12,7 @@ from dvc_project import make_project, run
 from tryon_data import write_tiny_dataset
 
 from vton.config import Params, Run, parse_params
-from vton.train import train_gmm
+from vton.train import train_warp
 
 PROJECT = Path(__file__).resolve().parents[1]
 UP_TO_DATE = "Data and pipelines are up to date"
@@ -66,9 +66,8 @@ def test_changing_run_knobs_reruns_no_stage(tmp_path):
 
 def test_changing_loader_workers_resumes_training(tmp_path):
     dataset = write_tiny_dataset(tmp_path / "dataset")
+    train = {"device": "cpu", "data": {"height": 64, "width": 48}}
     tiny = {
-        "device": "cpu",
-        "data": {"height": 64, "width": 48},
         "gmm": {
             "steps": 2,
             "batch_size": 2,
@@ -80,16 +79,16 @@ def test_changing_loader_workers_resumes_training(tmp_path):
             "checkpoint_every": 1,
         },
     }
-    first = train_gmm(
-        parse_params({"train": tiny, "run": {"loader_workers": 0}}),
+    first = train_warp(
+        parse_params({"train": train, "train_warp": tiny, "run": {"loader_workers": 0}}),
         dataset,
         tmp_path / "a",
         checkpoints=tmp_path / "ckpt",
     )
     assert first["step"] == 2 and first["resumed_from"] == 0
     tiny["gmm"]["steps"] = 3
-    second = train_gmm(
-        parse_params({"train": tiny, "run": {"loader_workers": 1}}),
+    second = train_warp(
+        parse_params({"train": train, "train_warp": tiny, "run": {"loader_workers": 1}}),
         dataset,
         tmp_path / "b",
         checkpoints=tmp_path / "ckpt",

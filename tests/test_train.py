@@ -19,7 +19,7 @@ from vton.config import TrainData, parse_params
 from vton.evaluate import evaluate
 from vton.formats.labels import PARSE_GROUPS
 from vton.models import GMM, TOM, GMMConfig, TOMConfig
-from vton.train import train_gmm, train_tom
+from vton.train import train_generator, train_warp
 from vton.train.data import UPPER_GROUP, StepBatches, TryOnDataset
 from vton.train.runtime import Runtime
 from vton.train.tasks import GmmTask, TomTask
@@ -27,9 +27,8 @@ from vton.train.tasks import GmmTask, TomTask
 PROJECT = Path(__file__).resolve().parents[1]
 FACE_GROUP = [name for name, _ in PARSE_GROUPS].index("face")
 
+TRAIN = {"device": "cpu", "data": {"height": 64, "width": 48}}
 TINY = {
-    "device": "cpu",
-    "data": {"height": 64, "width": 48},
     "gmm": {
         "steps": 4,
         "batch_size": 4,
@@ -53,9 +52,19 @@ TINY = {
 RUN = {"loader_workers": 0}
 
 
-def tiny_params(**train):
-    merged = {k: (v | train.get(k, {}) if isinstance(v, dict) else v) for k, v in TINY.items()}
-    return parse_params({"train": merged, "run": RUN})
+def tiny_doc(seed: int = 0, **models) -> dict:
+    """The params document: TRAIN, TINY's gmm and tom with `models` overrides merged in."""
+    merged = {k: v | models.get(k, {}) for k, v in TINY.items()}
+    return {
+        "train": TRAIN | {"seed": seed},
+        "train_warp": {"gmm": merged["gmm"]},
+        "train_generator": {"tom": merged["tom"]},
+        "run": RUN,
+    }
+
+
+def tiny_params(**models):
+    return parse_params(tiny_doc(**models))
 
 
 @pytest.fixture(scope="module")
@@ -67,8 +76,8 @@ def dataset(tmp_path_factory) -> Path:
 def trained(dataset, tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("models")
     params = tiny_params()
-    train_gmm(params, dataset, out / "gmm")
-    train_tom(params, dataset, out / "gmm", out / "tom")
+    train_warp(params, dataset, out / "gmm")
+    train_generator(params, dataset, out / "gmm", out / "tom")
     return out
 
 
@@ -128,7 +137,7 @@ def test_a_training_step_lowers_the_loss_on_a_fixed_batch(dataset, tmp_path):
     torch.manual_seed(0)
     batch = fixed_batch(dataset)
     runtime = Runtime(torch.device("cpu"))
-    cfg = tiny_params().train
+    cfg = tiny_params().train_warp
     gmm_task = GmmTask(
         GMM(GMMConfig(width=4, levels=3, grid=3, height=64, image_width=48)), cfg.gmm
     )
@@ -141,7 +150,7 @@ def test_a_training_step_lowers_the_loss_on_a_fixed_batch(dataset, tmp_path):
 
     torch.save(tiny_vgg_state(), tmp_path / "vgg.pth")
     weights = str(tmp_path / "vgg.pth")
-    tom_cfg = tiny_params(tom={"perceptual_weights": weights}).train.tom
+    tom_cfg = tiny_params(tom={"perceptual_weights": weights}).train_generator.tom
     tom_task = TomTask(TOM(TOMConfig(width=4, depth=3)), gmm_task.nets["gmm"], tom_cfg)
     tom_task.setup(runtime)
     logs = [tom_task.step(batch) for _ in range(6)]
@@ -149,7 +158,8 @@ def test_a_training_step_lowers_the_loss_on_a_fixed_batch(dataset, tmp_path):
     assert logs[-1]["loss"] < logs[0]["loss"]
 
     # The adversarial term: discriminator and generator both step, every loss finite.
-    adv_cfg = tiny_params(tom={"adversarial": True, "d_width": 4, "d_layers": 2}).train.tom
+    adv_cfg = tiny_params(tom={"adversarial": True, "d_width": 4, "d_layers": 2})
+    adv_cfg = adv_cfg.train_generator.tom
     adv_task = TomTask(TOM(TOMConfig(width=4, depth=3)), gmm_task.nets["gmm"], adv_cfg)
     adv_task.setup(runtime)
     d_before = [p.detach().clone() for p in adv_task.nets["discriminator"].parameters()]
@@ -162,8 +172,8 @@ def test_a_training_step_lowers_the_loss_on_a_fixed_batch(dataset, tmp_path):
 
 def test_resume_continues_from_the_saved_step(dataset, tmp_path):
     straight = tiny_params(gmm={"steps": 4})
-    train_gmm(straight, dataset, tmp_path / "straight")
-    first = train_gmm(
+    train_warp(straight, dataset, tmp_path / "straight")
+    first = train_warp(
         tiny_params(gmm={"steps": 2}),
         dataset,
         tmp_path / "half",
@@ -171,7 +181,7 @@ def test_resume_continues_from_the_saved_step(dataset, tmp_path):
         live_dir=tmp_path / "live",
     )
     assert first["step"] == 2 and first["resumed_from"] == 0
-    second = train_gmm(
+    second = train_warp(
         straight,
         dataset,
         tmp_path / "resumed",
@@ -190,7 +200,7 @@ def test_resume_continues_from_the_saved_step(dataset, tmp_path):
     assert json.loads((tmp_path / "live" / "metrics.json").read_text())["step"] == 4
     assert sorted(p.name for p in (tmp_path / "samples").iterdir()) == ["step_000004.png"]
     # Another configuration does not pick up this checkpoint.
-    other = train_gmm(
+    other = train_warp(
         tiny_params(gmm={"steps": 2, "lr": 0.01}),
         dataset,
         tmp_path / "o",
@@ -200,8 +210,7 @@ def test_resume_continues_from_the_saved_step(dataset, tmp_path):
 
 
 def test_two_process_gloo_ddp_matches_one_process(dataset, tmp_path):
-    params = yaml.safe_load(yaml.safe_dump({"train": TINY, "run": RUN}))
-    params["train"]["gmm"]["steps"] = 3
+    params = tiny_doc(gmm={"steps": 3})
     (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(PROJECT)}
 
@@ -209,7 +218,7 @@ def test_two_process_gloo_ddp_matches_one_process(dataset, tmp_path):
         cmd = [
             *launcher,
             "-m",
-            "stages.train_gmm",
+            "stages.train_warp",
             "--params",
             str(tmp_path / "params.yaml"),
             "--dataset",
@@ -251,17 +260,17 @@ def test_training_and_evaluation_are_bit_identical_for_any_loader_workers(datase
     the same weights, previews, DVCLive files and evaluation outputs, byte for byte."""
 
     def run(name: str, workers: int, seed: int = 0) -> tuple[Path, list[dict]]:
-        params = parse_params({"train": TINY | {"seed": seed}, "run": {"loader_workers": workers}})
+        params = parse_params(tiny_doc(seed) | {"run": {"loader_workers": workers}})
         out = tmp_path / name
         summaries = [
-            train_gmm(
+            train_warp(
                 params,
                 dataset,
                 out / "gmm",
                 live_dir=out / "live_gmm",
                 samples_dir=out / "samples_gmm",
             ),
-            train_tom(
+            train_generator(
                 params,
                 dataset,
                 out / "gmm",
@@ -336,7 +345,7 @@ def test_evaluate_scores_model_and_baselines_with_absent_feature_metrics(
 
 def test_vton_train_and_evaluate_commands(dataset, trained, tmp_path):
     params = tmp_path / "params.yaml"
-    params.write_text(yaml.safe_dump({"train": TINY, "run": RUN}))
+    params.write_text(yaml.safe_dump(tiny_doc()))
 
     def vton(*args: str) -> str:
         proc = subprocess.run(
@@ -352,7 +361,7 @@ def test_vton_train_and_evaluate_commands(dataset, trained, tmp_path):
     out = json.loads(
         vton(
             "train",
-            "gmm",
+            "warp",
             "--params",
             str(params),
             "--dataset",
@@ -362,7 +371,7 @@ def test_vton_train_and_evaluate_commands(dataset, trained, tmp_path):
         )
     )
     assert out["step"] == 4
-    models = ["--gmm", str(trained / "gmm"), "--tom", str(trained / "tom")]
+    models = ["--warp", str(trained / "gmm"), "--generator", str(trained / "tom")]
     vton(
         "evaluate",
         "--params",
@@ -381,7 +390,7 @@ def test_vton_train_and_evaluate_commands(dataset, trained, tmp_path):
             "-m",
             "vton.cli",
             "train",
-            "tom",
+            "generator",
             "--dataset",
             str(dataset),
             "--out",
@@ -393,4 +402,4 @@ def test_vton_train_and_evaluate_commands(dataset, trained, tmp_path):
         text=True,
         cwd=PROJECT,
     )
-    assert bad.returncode == 2 and "needs --gmm DIR" in bad.stderr
+    assert bad.returncode == 2 and "needs --warp DIR" in bad.stderr

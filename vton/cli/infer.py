@@ -53,7 +53,7 @@ def _add_tryon(subparsers: argparse._SubParsersAction) -> None:
         "tryon",
         help="try a garment on a person photo (or --batch many) with a trained checkpoint",
         description="Annotate the person (pose, parse, DensePose, agnostic) and the garment "
-        "(mask), run GMM + TOM and write the result (params: infer, and the annotators' "
+        "(mask), run the checkpoint's family (warp + generator) and write the result (params: infer, and the annotators' "
         "sections). --batch: PERSON and GARMENT are folders (or give --pairs FILE) and OUT "
         "is a folder; models load once.",
     )
@@ -63,7 +63,8 @@ def _add_tryon(subparsers: argparse._SubParsersAction) -> None:
         "--checkpoint",
         type=Path,
         default=Path("data/models"),
-        help="folder with gmm/ and tom/ (default: data/models, what dvc repro trains)",
+        help="folder with warp/ and generator/ of any family (default: data/models, what "
+        "dvc repro trains)",
     )
     p.add_argument(
         "--out",

@@ -1,24 +1,29 @@
-"""`vton train`, `vton evaluate`: train the GMM and the TOM, score them."""
+"""`vton train`, `vton evaluate`: train a family's warp and generator, score them."""
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 from pathlib import Path
 
 
 def cmd_train(args: argparse.Namespace) -> int:
     from vton.config import load_params
-    from vton.train import train_gmm, train_tom
+    from vton.train import train_generator, train_warp
 
     params = load_params(args.params)
+    if args.family:
+        params = dataclasses.replace(
+            params, train=dataclasses.replace(params.train, family=args.family)
+        )
     where = {"checkpoints": args.checkpoints, "live_dir": args.live, "samples_dir": args.samples}
-    if args.model == "gmm":
-        summary = train_gmm(params, args.dataset, args.out, **where)
+    if args.model == "warp":
+        summary = train_warp(params, args.dataset, args.out, **where)
     else:
-        if args.gmm is None:
-            raise ValueError("vton train tom needs --gmm DIR, the trained GMM directory")
-        summary = train_tom(params, args.dataset, args.gmm, args.out, **where)
+        if args.warp is None:
+            raise ValueError("vton train generator needs --warp DIR, the trained warp directory")
+        summary = train_generator(params, args.dataset, args.warp, args.out, **where)
     print(json.dumps(summary, indent=2))
     return 0
 
@@ -26,14 +31,18 @@ def cmd_train(args: argparse.Namespace) -> int:
 def _add_train(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
         "train",
-        help="train the GMM or the TOM on a dataset (params: train.*)",
-        description="Train one model (CUDA when present). For DDP run it under torchrun: "
-        "torchrun --nproc-per-node 2 -m vton.cli train gmm ...",
+        help="train a family's warp or generator on a dataset (params: train, train_warp, "
+        "train_generator)",
+        description="Train one model of the family train.family names (CUDA when present). "
+        "For DDP run it under torchrun: torchrun --nproc-per-node 2 -m vton.cli train warp ...",
     )
-    p.add_argument("model", choices=("gmm", "tom"))
+    p.add_argument("model", choices=("warp", "generator"))
     p.add_argument("--dataset", type=Path, required=True, help="VITON-HD-layout root")
     p.add_argument("--out", type=Path, required=True, help="model directory to write")
-    p.add_argument("--gmm", type=Path, help="trained GMM directory (for tom)")
+    p.add_argument("--warp", type=Path, help="trained warp directory (for generator)")
+    p.add_argument(
+        "--family", choices=("gmm_tom", "unet_sa", "hrviton"), help="instead of train.family"
+    )
     p.add_argument("--params", type=Path, default=Path("params.yaml"))
     p.add_argument("--checkpoints", type=Path, help="resume state folder (default: none)")
     p.add_argument("--live", type=Path, help="DVCLive metrics and plots folder")
@@ -53,8 +62,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     result = evaluate(
         params,
         args.dataset,
-        args.gmm,
-        args.tom,
+        args.warp,
+        args.generator,
         size=train_size(params, args.dataset),
         results_dir=out / "results",
         scores_path=out / "scores.csv",
@@ -71,12 +80,12 @@ def _add_evaluate(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
         "evaluate",
         help="score trained models and two baselines on the test pairs",
-        description="SSIM, PSNR, L1 (paired) and unpaired scores of GMM+TOM, the pasted-garment "
+        description="SSIM, PSNR, L1 (paired) and unpaired scores of a trained family, the pasted-garment "
         "and agnostic-only baselines; LPIPS and FID/KID with local weights (params: evaluate).",
     )
     p.add_argument("--dataset", type=Path, required=True)
-    p.add_argument("--gmm", type=Path, required=True)
-    p.add_argument("--tom", type=Path, required=True)
+    p.add_argument("--warp", type=Path, required=True, help="trained warp directory")
+    p.add_argument("--generator", type=Path, required=True, help="trained generator directory")
     p.add_argument(
         "--out", type=Path, required=True, help="folder for metrics.json, scores.csv, grids"
     )
