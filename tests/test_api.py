@@ -217,3 +217,32 @@ def test_the_pool_admits_workers_plus_queue_then_says_busy():
     pool.release()
     pool.admit()
     pool.executor.shutdown()
+
+
+@pytest.mark.parametrize("family", ["unet_sa", "hrviton"])
+def test_every_family_checkpoint_serves_and_runs_in_vton_tryon(family, images, tmp_path, capsys):
+    """The HTTP API over a socket and `vton tryon` with the other families' checkpoints
+    (gmm_tom is what the tests above serve)."""
+    from vton.cli import main as vton_main
+
+    checkpoint = tiny_checkpoint(tmp_path / "checkpoint", family)
+    app = create_app_from_checkpoint(checkpoint, tiny_params(workers=1, queue=2))
+    with LiveServer(app) as live, httpx.Client(base_url=live.url, timeout=60) as client:
+        model = client.get("/api/v1/health").json()["model"]
+        kinds = {"unet_sa": ("gmm", "unet_sa"), "hrviton": ("tocg", "spade")}[family]
+        assert (model["warp"]["kind"], model["generator"]["kind"]) == kinds
+        assert model["family"] == "+".join(kinds)
+        response = client.post("/api/v1/tryon", files=files(images))
+        assert response.status_code == 200, response.text
+        result = np.asarray(Image.open(io.BytesIO(response.content)))
+        assert result.shape == (*SIZE, 3) and result.std() > 0
+    (tmp_path / "person.png").write_bytes(images["person"])
+    (tmp_path / "shirt.png").write_bytes(images["garment"])
+    params = tmp_path / "params.yaml"
+    params.write_text(f"infer:\n  height: {SIZE[0]}\n  width: {SIZE[1]}\n  device: cpu\n")
+    out = tmp_path / "result.png"
+    args = ["--person", str(tmp_path / "person.png"), "--garment", str(tmp_path / "shirt.png")]
+    common = ["--checkpoint", str(checkpoint), "--params", str(params)]
+    assert vton_main(["tryon", *args, "--out", str(out), *common]) == 0
+    assert Image.open(out).size == (SIZE[1], SIZE[0])
+    capsys.readouterr()
