@@ -17,8 +17,15 @@ PROJECT = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.slow
 TINY_TRAIN = {  # params section -> (sub-section or None) -> values
     "train": {None: {"device": "cpu"}, "data": {"height": 64, "width": 48, "augment": True}},
-    "train_warp": {"gmm": {"steps": 4, "width": 4, "levels": 3, "grid": 3, "sample_every": 2}},
-    "train_generator": {"tom": {"steps": 4, "width": 4, "depth": 3, "sample_every": 2}},
+    "train_warp": {
+        "gmm": {"steps": 4, "width": 4, "levels": 3, "grid": 3, "sample_every": 2},
+        "tocg": {"steps": 4, "ngf": 4, "levels": 4, "sample_every": 2},
+    },
+    "train_generator": {
+        "tom": {"steps": 4, "width": 4, "depth": 3, "sample_every": 2},
+        "unet_sa": {"steps": 4, "ngf": 4, "downsamplings": 3, "res_blocks": 1, "d_ndf": 4},
+        "spade": {"steps": 4, "ngf": 4, "hidden": 8, "injection": 4, "d_ndf": 4},
+    },
 }
 
 

@@ -403,3 +403,28 @@ def test_vton_train_and_evaluate_commands(dataset, trained, tmp_path):
         cwd=PROJECT,
     )
     assert bad.returncode == 2 and "needs --warp DIR" in bad.stderr
+
+
+def test_a_finished_run_rerun_from_its_checkpoint_rewrites_every_output(dataset, tmp_path):
+    """What `dvc repro` does after a param that does not concern the model changed: the
+    outputs are deleted and the stage re-run; the finished checkpoint gives them back."""
+    params = tiny_params()
+    where = {"checkpoints": tmp_path / "ckpt"}
+
+    def train(name: str) -> dict:
+        out = tmp_path / name
+        return train_warp(
+            params,
+            dataset,
+            out / "model",
+            live_dir=out / "live",
+            samples_dir=out / "samples",
+            **where,
+        )
+
+    first, again = train("first"), train("again")
+    assert again["resumed_from"] == 4 and again["train_loss"] == first["train_loss"]
+    for name in ("model/model.safetensors", "samples/step_000004.png"):
+        assert (tmp_path / "again" / name).read_bytes() == (tmp_path / "first" / name).read_bytes()
+    tsv = "live/plots/metrics/train_loss.tsv"
+    assert (tmp_path / "again" / tsv).read_text() == (tmp_path / "first" / tsv).read_text()

@@ -1,4 +1,5 @@
-"""The learning stages inside the real DVC pipeline: an experiment on the TOM learning rate."""
+"""The learning stages inside the real DVC pipeline: an experiment on the generator's
+learning rate, and the three families side by side in `dvc exp show`."""
 
 from __future__ import annotations
 
@@ -13,33 +14,58 @@ pytestmark = pytest.mark.slow
 __all__ = ["repo"]
 
 
-def test_exp_run_on_the_tom_learning_rate_shows_beside_the_baseline(repo: Path):
-    run(repo, "dvc", "repro")
-    evaluation = json.loads((repo / "metrics" / "evaluate.json").read_text())
-    assert {"ssim", "l1", "baseline_paste_ssim", "baseline_agnostic_l1"} <= set(evaluation)
-    assert evaluation["lpips"].startswith("absent")
-    assert (repo / "data" / "models" / "tom" / "config.json").is_file()
-    assert (repo / "data" / "evaluate" / "grid.png").is_file()
-    assert json.loads((repo / "metrics" / "train_tom" / "metrics.json").read_text())["step"] == 4
-    run(repo, "git", "add", "-A")
-    run(repo, "git", "commit", "-qm", "baseline")
+def _ran(out: str) -> set[str]:
+    return {line.split("'")[1] for line in out.splitlines() if line.startswith("Running stage")}
 
-    out = run(repo, "dvc", "exp", "run", "-S", "train.tom.lr=0.005", "-n", "tom-lr")
-    ran = {line.split("'")[1] for line in out.splitlines() if line.startswith("Running stage")}
-    assert ran == {"train_tom", "evaluate"}  # the data and the GMM are reused
-    rows = {}  # rev name -> (train.tom.lr, evaluate SSIM, TOM training loss)
+
+def _rows(repo: Path) -> dict[str, dict]:
+    """rev name -> {params, evaluate metrics, generator training metrics} of `dvc exp show`."""
+    rows = {}
     for entry in json.loads(run(repo, "dvc", "exp", "show", "--json")):
         for rev in [entry] + [r for e in entry.get("experiments") or [] for r in e["revs"]]:
             data = rev["data"]
             metrics = {path: m["data"] for path, m in data["metrics"].items()}
-            rows[rev.get("name") or rev["rev"]] = (
-                data["params"]["params.yaml"]["data"]["train"]["tom"]["lr"],
-                metrics["metrics/evaluate.json"]["ssim"],
-                metrics["metrics/train_tom/metrics.json"]["train_loss"],
-            )
-    assert rows["tom-lr"][0] == 0.005 and rows["main"][0] == 0.001
-    assert rows["tom-lr"][1] != rows["main"][1] and rows["tom-lr"][2] != rows["main"][2]
-    assert all(0 < ssim <= 1 and loss > 0 for _, ssim, loss in rows.values())
-    # The same table as `dvc exp show` prints it: both runs side by side.
+            rows[rev.get("name") or rev["rev"]] = {
+                "params": data["params"]["params.yaml"]["data"],
+                "evaluate": metrics["metrics/evaluate.json"],
+                "generator": metrics["metrics/train_generator/metrics.json"],
+            }
+    return rows
+
+
+def test_exp_runs_switch_the_family_and_show_side_by_side(repo: Path):
+    run(repo, "dvc", "repro")
+    evaluation = json.loads((repo / "metrics" / "evaluate.json").read_text())
+    assert {"ssim", "l1", "baseline_paste_ssim", "baseline_agnostic_l1"} <= set(evaluation)
+    assert evaluation["family"] == "gmm+tom" and evaluation["lpips"].startswith("absent")
+    assert json.loads((repo / "data" / "models" / "generator" / "config.json").read_text())[
+        "kind"
+    ] == "tom"
+    assert (repo / "data" / "evaluate" / "grid.png").is_file()
+    steps = json.loads((repo / "metrics" / "train_generator" / "metrics.json").read_text())
+    assert steps["step"] == 4
+    run(repo, "git", "add", "-A")
+    run(repo, "git", "commit", "-qm", "baseline")
+
+    # A generator knob re-runs the generator and the evaluation only.
+    out = run(repo, "dvc", "exp", "run", "-S", "train_generator.tom.lr=0.005", "-n", "tom-lr")
+    assert _ran(out) == {"train_generator", "evaluate"}  # the data and the warp are reused
+    # Each family as an experiment (hrviton at 64x32: SPADE's 5 upsamplings divide it).
+    run(repo, "dvc", "exp", "run", "-S", "train.family=unet_sa", "-n", "unet-sa")
+    hrviton = ("-S", "train.family=hrviton", "-S", "train.data.width=32")
+    out = run(repo, "dvc", "exp", "run", *hrviton, "-n", "hrviton")
+    assert {"train_warp", "train_generator", "evaluate"} <= _ran(out)
+
+    rows = _rows(repo)
+    family = {name: row["evaluate"]["family"] for name, row in rows.items()}
+    assert family["main"] == family["tom-lr"] == "gmm+tom"
+    assert (family["unet-sa"], family["hrviton"]) == ("gmm+unet_sa", "tocg+spade")
+    lr = {name: row["params"]["train_generator"]["tom"]["lr"] for name, row in rows.items()}
+    assert lr["tom-lr"] == 0.005 and lr["main"] == 0.001
+    ssim = {name: row["evaluate"]["ssim"] for name, row in rows.items()}
+    assert ssim["tom-lr"] != ssim["main"]
+    for name, row in rows.items():
+        assert 0 < row["evaluate"]["ssim"] <= 1 and row["generator"]["train_loss"] > 0, name
+    # The same table as `dvc exp show` prints it: every run side by side.
     table = run(repo, "dvc", "exp", "show", "--csv")
-    assert "tom-lr" in table and "0.005" in table
+    assert all(name in table for name in ("tom-lr", "unet-sa", "hrviton", "tocg+spade"))

@@ -57,23 +57,37 @@ def _atomic_torch_save(obj: dict, path: Path) -> None:
         torch.save(obj, tmp)
 
 
-def load_checkpoint(task: Task, path: Path, expected: str) -> int:
-    """Load nets and optimisers from `path` when its fingerprint matches; the step to resume."""
+@dataclasses.dataclass
+class Resumed:
+    """What a checkpoint brings besides the weights: the step, every logged row, and the
+    preview of its last step (a finished run re-run by DVC rewrites its outputs from these)."""
+
+    step: int = 0
+    history: list = dataclasses.field(default_factory=list)  # [(step, {name: mean})]
+    preview: Any = None  # (H, W, 3) uint8 of the checkpoint's step, or None
+
+
+def load_checkpoint(task: Task, path: Path, expected: str) -> Resumed:
+    """Load nets and optimisers from `path` when its fingerprint matches; what to resume."""
     if not path.is_file():
-        return 0
+        return Resumed()
     state = torch.load(path, map_location="cpu", weights_only=True)
     if state.get("fingerprint") != expected:
         print(f"note: {path} belongs to another configuration or dataset; starting afresh")
-        return 0
+        return Resumed()
     for name, net in task.nets.items():
         net.load_state_dict(state["nets"][name])
     for name, opt in task.optimizers.items():
         opt.load_state_dict(state["optimizers"][name])
     task.scaler_state = state.get("scaler")
-    return int(state["step"])
+    history = [(int(step), dict(row)) for step, row in state.get("history", [])]
+    preview = state.get("preview")
+    return Resumed(int(state["step"]), history, None if preview is None else preview.numpy())
 
 
-def save_checkpoint(task: Task, path: Path, step: int, fp: str) -> None:
+def save_checkpoint(
+    task: Task, path: Path, step: int, fp: str, history: list, preview: Any = None
+) -> None:
     _atomic_torch_save(
         {
             "step": step,
@@ -81,6 +95,8 @@ def save_checkpoint(task: Task, path: Path, step: int, fp: str) -> None:
             "nets": {n: net.state_dict() for n, net in task.nets.items()},
             "optimizers": {n: o.state_dict() for n, o in task.optimizers.items()},
             "scaler": task.scaler.state_dict(),
+            "history": history,
+            "preview": None if preview is None else torch.from_numpy(preview),
         },
         path,
     )
@@ -126,18 +142,30 @@ def fit(
         if getattr(schedule, name) <= 0:
             raise ValueError(f"{name} must be positive, got {getattr(schedule, name)}")
     ckpt = checkpoints / fp / CHECKPOINT if checkpoints else None
-    start = _prepare(task, runtime, ckpt, fp)
+    resumed = _prepare(task, runtime, ckpt, fp)
+    start = resumed.step
     batches = StepBatches(
         len(dataset), schedule.batch_size, seed, start, schedule.steps, runtime.rank, runtime.world
     )
     loader = _loader(dataset, batches, seed, loader_workers, runtime)
     live = None
     if runtime.main and live_dir is not None:
-        live = _live(live_dir, resume=start > 0)
+        # DVC removes a stage's outputs before it runs it: then the rows logged before the
+        # checkpoint are written again from it, so the plots still start at step 1.
+        kept = (live_dir / "metrics.json").is_file()
+        live = _live(live_dir, resume=start > 0 and kept)
+        if start and not kept:
+            _replay(live, resumed.history)
     if runtime.main and start:
         print(f"resuming from {ckpt} at step {start} of {schedule.steps}")
     run = _Run(task, runtime, schedule, fp, ckpt, live, samples_dir, start)
+    run.history = list(resumed.history)
+    if resumed.history:
+        run.last = dict(resumed.history[-1][1])
     run.train(loader)
+    if start >= schedule.steps and runtime.main:  # nothing left to train: the outputs again
+        if samples_dir is not None and resumed.preview is not None:
+            write_png(samples_dir / f"step_{start:06d}.png", resumed.preview)
     summary = run.summary()
     if runtime.main:
         cast(ConfigModule, task.nets[task.export_name]).save_pretrained(out)
@@ -149,16 +177,25 @@ def fit(
     return summary
 
 
-def _prepare(task: Task, runtime: Runtime, ckpt: Path | None, fp: str) -> int:
-    """Put the nets on the device, load a matching checkpoint, set up the task; the step to
-    start from."""
+def _prepare(task: Task, runtime: Runtime, ckpt: Path | None, fp: str) -> Resumed:
+    """Put the nets on the device, load a matching checkpoint, set up the task; what to
+    resume from."""
     for net in task.nets.values():  # on the device first: optimiser state follows the params
         net.to(runtime.device)
-    start = load_checkpoint(task, ckpt, fp) if ckpt else 0
+    resumed = load_checkpoint(task, ckpt, fp) if ckpt else Resumed()
     task.setup(runtime)
     if task.scaler_state:
         task.scaler.load_state_dict(task.scaler_state)
-    return start
+    return resumed
+
+
+def _replay(live, history: list) -> None:
+    for step, row in history:
+        live.step = step
+        for k, v in row.items():
+            live.log_metric(f"train_{k}", v)
+    if history:
+        live.make_summary()
 
 
 def _loader(
@@ -199,6 +236,7 @@ class _Run:
     sums: dict[str, float] = dataclasses.field(default_factory=dict)
     last: dict[str, float] = dataclasses.field(default_factory=dict)
     counted: int = 0
+    history: list = dataclasses.field(default_factory=list)  # every logged (step, means)
     wait: float = 0.0
     compute: float = 0.0
     startup: float = 0.0
@@ -230,6 +268,7 @@ class _Run:
         if step % schedule.log_every == 0 or step == schedule.steps:
             self.last = self.runtime.mean({k: v / self.counted for k, v in self.sums.items()})
             self.sums, self.counted = {}, 0
+            self.history.append((step, dict(self.last)))
             if self.live is not None:
                 self.live.step = step
                 for k, v in self.last.items():
@@ -240,20 +279,18 @@ class _Run:
         """A preview every `sample_every` steps, a checkpoint every `checkpoint_every`, and
         both at the end."""
         step, schedule, runtime = self.step, self.schedule, self.runtime
-        if (
-            runtime.main
-            and self.samples_dir is not None
-            and (
-                (schedule.sample_every and step % schedule.sample_every == 0)
-                or step == schedule.steps
-            )
-        ):
-            write_png(self.samples_dir / f"step_{step:06d}.png", self.task.preview())
-        if self.ckpt is not None and (
-            step % schedule.checkpoint_every == 0 or step == schedule.steps
-        ):
+        final = step == schedule.steps
+        sample = self.samples_dir is not None and (
+            (schedule.sample_every and step % schedule.sample_every == 0) or final
+        )
+        keep = final and self.ckpt is not None  # a finished checkpoint keeps its preview
+        preview = self.task.preview() if runtime.main and (sample or keep) else None
+        if runtime.main and sample:
+            assert self.samples_dir is not None
+            write_png(self.samples_dir / f"step_{step:06d}.png", preview)
+        if self.ckpt is not None and (step % schedule.checkpoint_every == 0 or final):
             if runtime.main:
-                save_checkpoint(self.task, self.ckpt, step, self.fp)
+                save_checkpoint(self.task, self.ckpt, step, self.fp, self.history, preview)
             runtime.barrier()
 
     def summary(self) -> dict:
