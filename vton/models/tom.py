@@ -90,7 +90,7 @@ class TOM(ConfigModule):
         if size[0] % 2**c.depth or size[1] % 2**c.depth:
             raise ValueError(
                 f"tom input {size[0]}x{size[1]} must be divisible by 2**depth = {2**c.depth}; "
-                f"resize the inputs or lower train.tom.depth"
+                f"resize the inputs or lower train_generator.tom.depth"
             )
         x = self.stem(torch.cat([person, warped_cloth, warped_mask], 1))
         skips = [x]
