@@ -43,7 +43,9 @@ def tiny_checkpoint(root: Path, family: str = "gmm_tom") -> Path:
         )
         warp = gmm
     else:
-        warp = ConditionGenerator(TOCGConfig(ngf=4, levels=4, norm="instance", height=128, width=96))
+        warp = ConditionGenerator(
+            TOCGConfig(ngf=4, levels=4, norm="instance", height=128, width=96)
+        )
         generator = SPADEGenerator(SPADEConfig(ngf=4, hidden=8, injection=4, keep_unmasked=True))
     warp.save_pretrained(root / "warp")
     generator.save_pretrained(root / "generator")

@@ -7,8 +7,10 @@ import warnings
 
 import pytest
 import torch
+from model_data import tiny_vgg_state
 
 from vton.evaluate.features import LPIPS, FeatureNet, fid, kid
+from vton.families.pipeline import TryOnModel
 from vton.models import (
     GMM,
     PERSON_CHANNELS,
@@ -18,7 +20,6 @@ from vton.models import (
     TOMConfig,
     person_representation,
 )
-from vton.families.pipeline import TryOnModel
 from vton.models.discriminator import DiscriminatorConfig
 from vton.models.gmm import TPSGridGenerator, lattice_smoothness
 from vton.models.losses import PerceptualLoss, feature_matching, gram, lsgan_d, lsgan_g
@@ -180,20 +181,6 @@ def test_models_save_config_beside_weights_and_rebuild(tmp_path):
         GMM.from_pretrained(tmp_path / "nowhere")
     with pytest.raises(ValueError, match="another kind"):
         GMM.from_pretrained(tmp_path / "tom")
-
-
-def tiny_vgg_state(widths=(4, 8, 8, 16, 16), per_block=(2, 2, 3, 3, 3)) -> dict:
-    """A narrow VGG16 in torchvision's key layout (features.N with ReLUs and pools between)."""
-    torch.manual_seed(1)
-    state, index, cin = {}, 0, 3
-    for width, count in zip(widths, per_block, strict=True):
-        for _ in range(count):
-            state[f"features.{index}.weight"] = torch.randn(width, cin, 3, 3) * 0.3
-            state[f"features.{index}.bias"] = torch.randn(width) * 0.1
-            cin, index = width, index + 2
-        index += 1  # the max-pool
-    state["classifier.0.weight"] = torch.zeros(2, 2)  # ignored
-    return state
 
 
 def test_perceptual_and_style_from_a_local_vgg_file(tmp_path):

@@ -8,6 +8,7 @@ from dataclasses import replace
 import pytest
 import torch
 import torch.nn.functional as F
+from model_data import tiny_vgg
 from torch import nn
 from torch.nn.utils import parametrize
 
@@ -124,8 +125,6 @@ def test_hinge_losses_on_hand_made_scores():
 
 
 def test_a_few_adam_steps_lower_the_generator_loss():
-    from tests.test_tocg import tiny_vgg
-
     x, seg, real = inputs()
     model, vgg = toy_generator(), tiny_vgg()
     torch.manual_seed(2)

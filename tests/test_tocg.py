@@ -7,6 +7,7 @@ import json
 import pytest
 import torch
 import torch.nn.functional as F
+from model_data import tiny_vgg
 
 from vton.families.tocg import (
     SEG7_GROUPS,
@@ -25,7 +26,6 @@ from vton.families.tocg import (
     upsample_flow,
     warp,
 )
-from vton.models.vgg import VGGFeatures
 
 DEVICE = torch.device("cuda" if torch.cuda.is_available() else "cpu")
 B, H, W = 2, 64, 64
@@ -57,21 +57,6 @@ def batch(height: int = H, width: int = W, seed: int = 0) -> dict[str, torch.Ten
 def toy_generator(seed: int = 0) -> ConditionGenerator:
     torch.manual_seed(seed)
     return ConditionGenerator(TOCGConfig.toy()).to(DEVICE)
-
-
-def tiny_vgg() -> VGGFeatures:
-    """A narrow random VGG in torchvision's key layout (two convs per block, pools between)."""
-    torch.manual_seed(1)
-    state, index, cin = {}, 0, 3
-    for width in (4, 8, 8, 16, 16):
-        for _ in range(2):
-            state[f"features.{index}.weight"] = (
-                torch.randn(width, cin, 3, 3) * (2 / (9 * cin)) ** 0.5
-            )
-            state[f"features.{index}.bias"] = torch.randn(width) * 0.1
-            cin, index = width, index + 2
-        index += 1  # the max-pool
-    return VGGFeatures(state).to(DEVICE)
 
 
 def test_generator_shapes_at_128x96():

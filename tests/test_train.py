@@ -146,7 +146,7 @@ def test_a_training_step_lowers_the_loss_on_a_fixed_batch(dataset, tmp_path):
     assert gmm_losses[-1] < gmm_losses[0]
 
     # TOM with perceptual and style terms from a local (tiny) VGG.
-    from test_models import tiny_vgg_state
+    from model_data import tiny_vgg_state
 
     torch.save(tiny_vgg_state(), tmp_path / "vgg.pth")
     weights = str(tmp_path / "vgg.pth")

@@ -6,6 +6,7 @@ import json
 
 import pytest
 import torch
+from model_data import tiny_vgg
 from torch.nn.utils import parametrize
 
 from vton.families.unet_sa import (
@@ -24,7 +25,6 @@ from vton.families.unet_sa import (
 )
 from vton.formats.openpose import Body25, Coco18
 from vton.models.losses import PerceptualLoss
-from vton.models.vgg import VGGFeatures
 
 H, W, B = 64, 48, 2
 
@@ -59,17 +59,6 @@ def toy_generator(seed: int = 0) -> UNetSAGenerator:
 def toy_discriminator(seed: int = 0) -> UNetSADiscriminator:
     torch.manual_seed(seed)
     return UNetSADiscriminator(unet_sa_discriminator_config("toy"))
-
-
-def tiny_vgg() -> VGGFeatures:
-    """Five one-conv blocks in torchvision's key layout (conv, ReLU, then a pool between)."""
-    g = torch.Generator().manual_seed(1)
-    state, cin, index = {}, 3, 0
-    for width in (4, 8, 8, 16, 16):
-        state[f"features.{index}.weight"] = torch.randn(width, cin, 3, 3, generator=g) * 0.3
-        state[f"features.{index}.bias"] = torch.zeros(width)
-        cin, index = width, index + 3  # conv, ReLU, max-pool
-    return VGGFeatures(state)
 
 
 def test_representation_channels_pose_order_and_missing_points():
