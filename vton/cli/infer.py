@@ -131,12 +131,17 @@ def cmd_export_model(args: argparse.Namespace) -> int:
 def _add_export_model(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
         "export-model",
-        help="export the GMM and TOM to ONNX and TorchScript, checked against PyTorch",
+        help="export the warp and generator of any family to ONNX and TorchScript, checked "
+        "against PyTorch",
     )
     p.add_argument("--checkpoint", type=Path, default=Path("data/models"))
-    p.add_argument("--out", type=Path, required=True, help="folder for gmm/tom .onnx and .pt")
+    p.add_argument("--out", type=Path, required=True, help="folder for warp/generator .onnx, .pt")
     p.add_argument("--format", default="onnx,torchscript", help="comma list: onnx, torchscript")
-    p.add_argument("--size", type=parse_size, help="HxW to export at (default: the training size)")
+    p.add_argument(
+        "--size",
+        type=parse_size,
+        help="HxW to export at, divisible by the family's step (default: the training size)",
+    )
     p.add_argument("--atol", type=float, default=1e-4, help="largest allowed |difference|")
     p.set_defaults(func=cmd_export_model)
 
