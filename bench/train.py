@@ -1,13 +1,22 @@
-"""Training throughput at 256x192 and 512x384, and how much of a step waits for data.
+"""Training throughput of each model family on CPU, and how much of a step waits for data.
 
-For each size, on synthetic samples with exact annotations written at that size:
+For each size, on synthetic samples with exact annotations written at that size (4:3; a
+size of another aspect, e.g. 64x32, loads the 4:3 files resized to it):
 - loader only: the DataLoader alone (same workers, batch and augmentation), the bound
-  that data loading puts on training (the baseline);
-- train_gmm and train_tom: `vton.train` as the stages run it (default params from
-  params.yaml at that size; the GMM correlates at 1/16 of the size), samples/s after one
-  warm-up run, and the fraction of step time spent waiting for the next batch (target < 10%).
+  that data loading puts on training (the baseline, measured in the same run);
+- for each family (gmm_tom: gmm + tom, unet_sa: gmm + unet_sa, hrviton: tocg + spade),
+  `train_warp` then `train_generator` as the stages run them: params.yaml's widths (its
+  CPU presets) at that size, `--set` to change any param; the GMM correlates at 16 rows
+  (levels = log2(height / 16)) unless `--set train_warp.gmm.levels=N` says otherwise.
+  Reported: samples/s of each stage after one warm-up run per size, from fit's summary
+  once the first batch is in (the loader workers' start, seconds on a busy machine, is left
+  out of both the stages and the baseline), the fraction of step time spent waiting for the
+  next batch (target < 10%), and each model's parameters (the generators': G only).
+  gmm_tom and unet_sa share one gmm run (the same warp params).
 
-    python bench/train.py [--sizes 256x192,512x384] [--samples 16] [--steps 12]
+    python bench/train.py [--sizes 256x192,512x384] [--families gmm_tom,unet_sa,hrviton]
+                          [--steps 6] [--samples 16] [--set train_generator.unet_sa.ngf=56]
+    python bench/train.py --sizes 64x32 --steps 2     # a sanity run in seconds
 """
 
 from __future__ import annotations
@@ -19,20 +28,39 @@ import tempfile
 import time
 from pathlib import Path
 
+import yaml
 from torch.utils.data import DataLoader
 
 from vton.annotate.agnostic import make_agnostic
-from vton.config import load_params
+from vton.config import Params, parse_params
+from vton.families.registry import FAMILIES, GENERATORS, WARPS, kinds, load_model
 from vton.layout import Layout, write_pairs
 from vton.sources.sample import generate_sample
-from vton.train import train_gmm, train_tom
+from vton.train import train_generator, train_warp
 from vton.train.data import StepBatches, TryOnDataset
 from vton.writer import write_sample
 
 PROJECT = Path(__file__).resolve().parents[1]
+SECTIONS = {  # params section of each model kind
+    "gmm": ("train_warp", "gmm"),
+    "tocg": ("train_warp", "tocg"),
+    "tom": ("train_generator", "tom"),
+    "unet_sa": ("train_generator", "unet_sa"),
+    "spade": ("train_generator", "spade"),
+}
+WIDTHS = {  # the size knobs of each kind, for the footnote
+    "gmm": ("width", "levels"),
+    "tocg": ("ngf", "levels", "adversarial", "d_ndf"),
+    "tom": ("width", "depth", "adversarial"),
+    "unet_sa": ("ngf", "downsamplings", "res_blocks", "d_ndf"),
+    "spade": ("ngf", "hidden", "injection", "upsamplings", "d_ndf"),
+}
 
 
-def write_dataset(root: Path, count: int, height: int, width: int) -> None:
+def write_dataset(root: Path, count: int, height: int) -> None:
+    """`count` paired train samples at height x (3/4 height), HR-VITON agnostics (the sample
+    source draws 4:3 only; loading resizes to the training size)."""
+    width = round(height * 3 / 4)
     layout, ids = Layout(root), []
     for i in range(count):
         sample = generate_sample(i, height, width, seed=11, split="train")
@@ -45,78 +73,162 @@ def write_dataset(root: Path, count: int, height: int, width: int) -> None:
     write_pairs(layout.pairs_path("train"), [(i, i) for i in ids])
 
 
-def loader_only(root: Path, params, steps: int) -> float:
+def loader_only(root: Path, params: Params, steps: int, batch: int) -> float:
+    """Samples/s of the DataLoader alone, as `fit` builds it (workers, augmentation), from
+    the first batch on."""
     data = TryOnDataset(
         root,
         "train",
         size=(params.train.data.height, params.train.data.width),
         augment=params.train.data,
     )
-    batch = params.train.tom.batch_size
+    workers = params.run.loader_workers
     loader = DataLoader(
         data,
         batch_sampler=StepBatches(len(data), batch, seed=0, start=0, steps=steps),
-        num_workers=params.run.loader_workers,
+        num_workers=workers,
+        prefetch_factor=4 if workers else None,
+        multiprocessing_context="forkserver" if workers else None,
     )
-    began = time.perf_counter()
+    first = None
     for _ in loader:
-        pass
-    return steps * batch / (time.perf_counter() - began)
+        first = first or time.perf_counter()  # after the workers' start, as `steady` counts
+    assert first is not None
+    return (steps - 1) * batch / (time.perf_counter() - first)
+
+
+def steady(summary: dict, batch: int) -> float:
+    """Samples/s of a `fit` summary once the first batch is in: its steps over the seconds
+    less the workers' start (fit's own samples_per_s counts that start too)."""
+    steps = summary["step"] - summary["resumed_from"]
+    return steps * batch / (summary["seconds"] - summary["startup_seconds"])
+
+
+def load_base(path: Path, overrides: list[str]) -> Params:
+    """params.yaml with each `a.b.c=value` (a YAML value) set, checked as `vton` checks it."""
+    raw = yaml.safe_load(path.read_text())
+    for item in overrides:
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise SystemExit(f"--set takes KEY=VALUE (e.g. train_warp.gmm.width=32), got {item!r}")
+        *parents, leaf = key.split(".")
+        node = raw
+        for name in parents:
+            node = node.setdefault(name, {})
+        node[leaf] = yaml.safe_load(value)
+    return parse_params(raw)
+
+
+def replaced(obj, path: tuple[str, ...], **changes):
+    """A copy of nested frozen dataclasses `obj` with `changes` made at `path`."""
+    if not path:
+        return dataclasses.replace(obj, **changes)
+    head, *rest = path
+    return dataclasses.replace(obj, **{head: replaced(getattr(obj, head), tuple(rest), **changes)})
+
+
+def at_size(base: Params, family: str, size: tuple[int, int], steps: int, levels: bool) -> Params:
+    """`base` for `family` at `size`, every stage `steps` long, no previews, checkpoint at
+    the end only; the GMM's levels from the height when `levels`."""
+    height, width = size
+    params = replaced(base, ("train",), family=family)
+    params = replaced(params, ("train", "data"), height=height, width=width)
+    for section in SECTIONS.values():
+        params = replaced(
+            params, section, steps=steps, log_every=steps, sample_every=0, checkpoint_every=steps
+        )
+    if levels:
+        params = replaced(params, SECTIONS["gmm"], levels=int(math.log2(height // 16)))
+    return params
+
+
+def section(params: Params, kind: str):
+    top, name = SECTIONS[kind]
+    return getattr(getattr(params, top), name)
+
+
+def millions(directory: Path, expect: tuple[str, ...]) -> float:
+    model = load_model(directory, expect)
+    return sum(p.numel() for p in model.parameters()) / 1e6
+
+
+def measure_size(args, base: Params, size: tuple[int, int], levels: bool) -> list[str]:
+    """The table rows of one size: every family's two stages against the loader alone."""
+    rows, loader_rates, warps = [], {}, {}
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp) / "dataset"
+        write_dataset(root, args.samples, size[0])
+        first = at_size(base, args.families[0], size, args.steps, levels)
+        train_warp(first, root, Path(tmp) / "warm")  # warm-up: imports, allocator, threads
+        for family in args.families:
+            params = at_size(base, family, size, args.steps, levels)
+            warp_kind, gen_kind = kinds(family, params.train_warp.module)
+            warp_dir, gen_dir = Path(tmp) / warp_kind, Path(tmp) / f"{family}_{gen_kind}"
+            if warp_kind not in warps:  # gmm_tom and unet_sa train the same gmm
+                summary = train_warp(params, root, warp_dir)
+                warps[warp_kind] = (summary, millions(warp_dir, WARPS))
+            (warp, warp_m), gen = warps[warp_kind], train_generator(params, root, warp_dir, gen_dir)
+            warp_rate = steady(warp, section(params, warp_kind).batch_size)
+            batch = section(params, gen_kind).batch_size
+            if batch not in loader_rates:
+                loader_rates[batch] = loader_only(root, params, args.steps, batch)
+            rows.append(
+                f"| {size[0]}x{size[1]} | {family} | {loader_rates[batch]:.1f} samples/s | "
+                f"{warp_kind} ({warp_m:.2f}M) | {warp_rate:.1f} | "
+                f"{warp['data_wait_fraction']:.1%} | "
+                f"{gen_kind} ({millions(gen_dir, GENERATORS):.2f}M) | "
+                f"{steady(gen, batch):.1f} | {gen['data_wait_fraction']:.1%} |"
+            )
+            print(rows[-1], flush=True)
+    return rows
+
+
+def footnote(base: Params, args) -> str:
+    parts = []
+    for family in args.families:
+        for kind in kinds(family, base.train_warp.module):
+            s = section(base, kind)
+            names = [
+                k for k in WIDTHS[kind] if not (kind == "gmm" and k == "levels" and args.levels)
+            ]
+            knobs = ", ".join(f"{k} {getattr(s, k)}" for k in names)
+            parts.append(f"{kind}: batch {s.batch_size}, {knobs}")
+    t = base.train
+    return (
+        f"({args.steps} steps per stage, {base.run.loader_workers} loader workers, augmentation "
+        f"{'on' if t.data.augment else 'off'}, device {t.device}; "
+        f"{'; '.join(dict.fromkeys(parts))}"
+        f"{'; gmm levels log2(height / 16)' if args.levels else ''})"
+    )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", default="256x192,512x384")
-    parser.add_argument("--samples", type=int, default=16)
-    parser.add_argument("--steps", type=int, default=12)
+    parser.add_argument("--sizes", default="256x192,512x384", help="HxW,HxW,...")
+    parser.add_argument("--families", default=",".join(FAMILIES), help="comma-separated")
+    parser.add_argument("--samples", type=int, default=16, help="synthetic training samples")
+    parser.add_argument("--steps", type=int, default=6, help="training steps per stage")
+    parser.add_argument(
+        "--set", action="append", default=[], metavar="KEY=VALUE", help="a param, repeatable"
+    )
     args = parser.parse_args()
-    base = load_params(PROJECT / "params.yaml")
-    print("| size | loader only (baseline) | train_gmm | wait | train_tom | wait |")
-    print("|---|---|---|---|---|---|")
+    args.families = args.families.split(",")
+    if args.steps < 2:
+        parser.error("--steps must be at least 2 (the rates count from the first batch on)")
+    for family in args.families:
+        if family not in FAMILIES:
+            parser.error(f"unknown family {family!r}; one of {', '.join(FAMILIES)}")
+    base = load_base(PROJECT / "params.yaml", args.set)
+    args.levels = not any(s.startswith("train_warp.gmm.levels=") for s in args.set)
+    print(
+        "| size | family | loader only (baseline) | warp | samples/s | wait | generator "
+        "| samples/s | wait |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|")
     for size in args.sizes.split(","):
         height, width = (int(v) for v in size.split("x"))
-        t = base.train
-        params = dataclasses.replace(
-            base,
-            train=dataclasses.replace(
-                t,
-                data=dataclasses.replace(t.data, height=height, width=width),
-                gmm=dataclasses.replace(
-                    t.gmm,
-                    steps=args.steps,
-                    levels=int(math.log2(height // 16)),
-                    log_every=args.steps,
-                    sample_every=0,
-                    checkpoint_every=args.steps,
-                ),
-                tom=dataclasses.replace(
-                    t.tom,
-                    steps=args.steps,
-                    log_every=args.steps,
-                    sample_every=0,
-                    checkpoint_every=args.steps,
-                ),
-            ),
-        )
-        with tempfile.TemporaryDirectory() as tmp:
-            root = Path(tmp) / "dataset"
-            write_dataset(root, args.samples, height, width)
-            loader = loader_only(root, params, args.steps)
-            train_gmm(params, root, Path(tmp) / "warm")  # warm-up: imports, allocator, threads
-            gmm = train_gmm(params, root, Path(tmp) / "gmm")
-            tom = train_tom(params, root, Path(tmp) / "gmm", Path(tmp) / "tom")
-        print(
-            f"| {size} | {loader:.1f} samples/s | {gmm['samples_per_s']:.1f} samples/s | "
-            f"{gmm['data_wait_fraction']:.1%} | {tom['samples_per_s']:.1f} samples/s | "
-            f"{tom['data_wait_fraction']:.1%} |",
-            flush=True,
-        )
-    t = base.train
-    print(
-        f"(batch {t.tom.batch_size}, {base.run.loader_workers} loader workers, {args.steps} steps, "
-        f"GMM width {t.gmm.width}, TOM width {t.tom.width} depth {t.tom.depth}, "
-        f"augmentation {'on' if t.data.augment else 'off'})"
-    )
+        measure_size(args, base, (height, width), args.levels)
+    print(footnote(base, args))
 
 
 if __name__ == "__main__":
