@@ -38,9 +38,10 @@ def test_exp_runs_switch_the_family_and_show_side_by_side(repo: Path):
     evaluation = json.loads((repo / "metrics" / "evaluate.json").read_text())
     assert {"ssim", "l1", "baseline_paste_ssim", "baseline_agnostic_l1"} <= set(evaluation)
     assert evaluation["family"] == "gmm+tom" and evaluation["lpips"].startswith("absent")
-    assert json.loads((repo / "data" / "models" / "generator" / "config.json").read_text())[
-        "kind"
-    ] == "tom"
+    assert (
+        json.loads((repo / "data" / "models" / "generator" / "config.json").read_text())["kind"]
+        == "tom"
+    )
     assert (repo / "data" / "evaluate" / "grid.png").is_file()
     steps = json.loads((repo / "metrics" / "train_generator" / "metrics.json").read_text())
     assert steps["step"] == 4
