@@ -42,7 +42,7 @@ from pathlib import Path
 import torch
 
 from vton.config import load_params
-from vton.families.registry import FAMILIES
+from vton.families.kinds import FAMILIES
 from vton.train.data import UPPER_GROUP
 from vton.train.runtime import Runtime, deterministic, seed_everything
 from vton.train.tasks import Task

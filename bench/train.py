@@ -33,7 +33,7 @@ from torch.utils.data import DataLoader
 
 from vton.annotate.agnostic import make_agnostic
 from vton.config import Params, parse_params
-from vton.families.registry import FAMILIES, GENERATORS, WARPS, kinds, load_model
+from vton.families.kinds import FAMILIES, GENERATORS, WARPS, family_kinds, load_model
 from vton.layout import Layout, write_pairs
 from vton.sources.sample import generate_sample
 from vton.train import train_generator, train_warp
@@ -162,7 +162,7 @@ def measure_size(args, base: Params, size: tuple[int, int], levels: bool) -> lis
         train_warp(first, root, Path(tmp) / "warm")  # warm-up: imports, allocator, threads
         for family in args.families:
             params = at_size(base, family, size, args.steps, levels)
-            warp_kind, gen_kind = kinds(family, params.train_warp.module)
+            warp_kind, gen_kind = family_kinds(family, params.train_warp.module)
             warp_dir, gen_dir = Path(tmp) / warp_kind, Path(tmp) / f"{family}_{gen_kind}"
             if warp_kind not in warps:  # gmm_tom and unet_sa train the same gmm
                 summary = train_warp(params, root, warp_dir)
@@ -186,7 +186,7 @@ def measure_size(args, base: Params, size: tuple[int, int], levels: bool) -> lis
 def footnote(base: Params, args) -> str:
     parts = []
     for family in args.families:
-        for kind in kinds(family, base.train_warp.module):
+        for kind in family_kinds(family, base.train_warp.module):
             s = section(base, kind)
             names = [
                 k for k in WIDTHS[kind] if not (kind == "gmm" and k == "levels" and args.levels)

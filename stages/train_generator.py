@@ -43,7 +43,8 @@ def main() -> None:
     if args.curves is not None:
         write_curves(args.live, args.curves, title="train_generator")
     print(
-        f"train_generator: step {summary['step']}, loss {summary.get('train_loss', float('nan')):.4f}, "
+        f"train_generator: step {summary['step']}, "
+        f"loss {summary.get('train_loss', float('nan')):.4f}, "
         f"{summary['samples_per_s']} samples/s -> {args.out}"
     )
 

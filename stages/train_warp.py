@@ -24,7 +24,10 @@ def main() -> None:
             "--curves",
             {"type": Path, "help": "training curves PNG (an image plot that shows offline)"},
         ),
-        ("--samples", {"type": Path, "help": "preview grids every sample_every of its train_warp section"}),
+        (
+            "--samples",
+            {"type": Path, "help": "preview grids every sample_every of its train_warp section"},
+        ),
     )
     params = params_or_exit(args.params)
     try:
@@ -41,7 +44,8 @@ def main() -> None:
     if args.curves is not None:
         write_curves(args.live, args.curves, title="train_warp")
     print(
-        f"train_warp: step {summary['step']}, loss {summary.get('train_loss', float('nan')):.4f}, "
+        f"train_warp: step {summary['step']}, "
+        f"loss {summary.get('train_loss', float('nan')):.4f}, "
         f"{summary['samples_per_s']} samples/s -> {args.out}"
     )
 

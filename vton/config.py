@@ -15,6 +15,18 @@ from typing import Any, Literal, TypeVar
 
 import yaml
 
+from vton.train_config import (  # noqa: F401  the training sections, re-exported
+    GmmTrain,
+    SpadeTrain,
+    TocgTrain,
+    TomTrain,
+    Train,
+    TrainData,
+    TrainGenerator,
+    TrainWarp,
+    UnetSATrain,
+)
+
 T = TypeVar("T")
 
 
@@ -236,178 +248,6 @@ class ExportParams:
     # peer: the size the flavour's loader reads (hr-viton, viton-hd: 1024x768; dresscode: the
     # dataset's own); dataset: the dataset's own size, files linked as they are
     size: Literal["peer", "dataset"] = "peer"
-
-
-@dataclass(frozen=True)
-class TrainData:
-    """Loading and augmentation shared by both models (`vton.train.data`)."""
-
-    height: int = 128  # training resolution; 0 and 0: the dataset's own size
-    width: int = 96
-    augment: bool = True  # one random affine + colour change per sample, on every kind alike
-    shift: float = 0.04  # max translation, fraction of the side
-    scale: float = 0.05  # max relative zoom in or out
-    rotate: float = 4.0  # max rotation, degrees
-    color: float = 0.1  # max brightness/contrast change (photos and agnostic together)
-    p: float = 0.8  # probability that a sample is augmented at all
-
-
-@dataclass(frozen=True)
-class GmmTrain:
-    """The geometric matching module (`vton.models.gmm`) and its training."""
-
-    steps: int = 300
-    batch_size: int = 4  # the global batch: split across DDP processes
-    lr: float = 1e-3
-    width: int = 16  # channels of the first encoder level (doubles per level)
-    levels: int = 3  # encoder downsamplings: the correlation runs at 1/2**levels
-    grid: int = 5  # thin-plate-spline control points per side
-    lambda_warp: float = 1.0  # L1 of the warped cloth against the cloth on the person
-    lambda_mask: float = 1.0  # L1 of the warped mask against the person's garment region
-    lambda_smooth: float = 0.5  # second differences of the control-point lattice
-    log_every: int = 20
-    sample_every: int = 100  # sample grid image every N steps (0: only at the end)
-    checkpoint_every: int = 100
-
-
-@dataclass(frozen=True)
-class TomTrain:
-    """The try-on generator (`vton.models.tom`), its discriminator and their training."""
-
-    steps: int = 500
-    batch_size: int = 4
-    lr: float = 1e-3
-    width: int = 16  # channels of the first U-Net level (doubles per level, capped at 8x)
-    depth: int = 4  # U-Net downsamplings
-    keep_unmasked: bool = True  # outside the agnostic mask the result is the agnostic photo
-    lambda_l1: float = 1.0
-    lambda_perceptual: float = 1.0  # VGG feature L1 (only with perceptual_weights)
-    lambda_style: float = 10.0  # Gram-matrix L1 on the same features
-    lambda_mask: float = 0.5  # composition mask against the warped cloth mask
-    # A local VGG16/VGG19 state dict in torchvision's key layout (vgg19-dcbb9e9d.pth).
-    # Empty: the perceptual and style terms are off and the run says so.
-    perceptual_weights: str = ""
-    adversarial: bool = False  # LSGAN with a spectral-norm PatchGAN and feature matching
-    lambda_adv: float = 0.1
-    lambda_fm: float = 1.0
-    d_width: int = 32
-    d_layers: int = 3
-    d_lr: float = 1e-3
-    log_every: int = 25
-    sample_every: int = 200
-    checkpoint_every: int = 200
-
-
-@dataclass(frozen=True)
-class TocgTrain:
-    """HR-VITON's try-on condition generator (`vton.families.tocg`), its multi-scale
-    discriminator and their training: the `warp` of the hrviton family."""
-
-    steps: int = 300
-    batch_size: int = 4
-    lr: float = 2e-4
-    ngf: int = 8  # width of the first encoder level (HR-VITON: 96)
-    levels: int = 5  # encoder levels: inputs must divide by 2**levels
-    # instance keeps DDP equal to one process; HR-VITON uses batch
-    norm: Literal["instance", "batch"] = "instance"
-    lambda_mask_l1: float = 10.0  # occlusion-free warped mask against the worn garment's
-    lambda_vgg: float = 1.0  # VGG of the warped garment (only with perceptual_weights)
-    lambda_tv: float = 2.0  # total variation of the finest flow
-    lambda_interflow: float = 1.0  # the same terms for every coarser flow, halved per level
-    lambda_ce: float = 10.0  # cross-entropy of the aligned 13-group segmentation
-    lambda_gan: float = 1.0  # LSGAN on the segmentation (only with adversarial)
-    perceptual_weights: str = ""  # local torchvision vgg19 state dict; "": VGG terms off
-    adversarial: bool = False  # the multi-scale PatchGAN over (cloth, pose, segmentation)
-    d_ndf: int = 16
-    d_lr: float = 2e-4
-    log_every: int = 20
-    sample_every: int = 100
-    checkpoint_every: int = 100
-
-
-@dataclass(frozen=True)
-class TrainWarp:
-    """Stage `train_warp`: the warping module of the family (`module: auto`) or the one named."""
-
-    module: Literal["auto", "gmm", "tocg"] = "auto"  # auto: gmm, or tocg for hrviton
-    gmm: GmmTrain = field(default_factory=GmmTrain)
-    tocg: TocgTrain = field(default_factory=TocgTrain)
-
-
-@dataclass(frozen=True)
-class UnetSATrain:
-    """The 41-channel U-Net + self-attention GAN (`vton.families.unet_sa`) and its training."""
-
-    steps: int = 500
-    batch_size: int = 4
-    lr: float = 1e-3
-    ngf: int = 16  # channels at full resolution (doubling per level, capped at 512)
-    downsamplings: int = 4
-    res_blocks: int = 2  # residual blocks at the bottleneck, self-attention halfway
-    norm: Literal["instance", "batch"] = "instance"
-    keep_unmasked: bool = True  # outside the agnostic mask the result is the agnostic photo
-    lambda_gan: float = 1.0  # LSGAN
-    lambda_fm: float = 10.0  # discriminator feature matching
-    lambda_vgg: float = 10.0  # VGG19 perceptual, five layers (only with perceptual_weights)
-    lambda_l1: float = 1.0
-    perceptual_weights: str = ""
-    d_ndf: int = 16  # the 70x70 spectral-norm PatchGAN (design: 64)
-    d_layers: int = 3
-    d_lr: float = 1e-3
-    log_every: int = 25
-    sample_every: int = 200
-    checkpoint_every: int = 200
-
-
-@dataclass(frozen=True)
-class SpadeTrain:
-    """HR-VITON's SPADE image generator (`vton.families.spade`) and its training."""
-
-    steps: int = 500
-    batch_size: int = 4
-    lr: float = 1e-3
-    ngf: int = 8  # HR-VITON: 64
-    hidden: int = 32  # SPADE's shared conv over the parse (HR-VITON: 128)
-    injection: int = 8  # channels of the inputs injected at every scale (HR-VITON: 16)
-    # normal | more | most (5 / 6 / 7 upsamplings); auto: from the training height
-    # (256 normal, 512 more, 1024 most; other heights normal)
-    upsamplings: Literal["auto", "normal", "more", "most"] = "auto"
-    spectral: bool = True
-    keep_unmasked: bool = True
-    lambda_gan: float = 1.0  # hinge
-    lambda_fm: float = 10.0
-    lambda_vgg: float = 10.0  # only with perceptual_weights
-    # HR-VITON never applies its lambda_l1; without VGG weights feature matching alone is a
-    # weak reconstruction signal, so L1 is on here (0 gives the design's loss)
-    lambda_l1: float = 1.0
-    perceptual_weights: str = ""
-    d_ndf: int = 16  # two-scale spectral-norm PatchGAN over parse + image (HR-VITON: 64)
-    d_lr: float = 1e-3
-    log_every: int = 25
-    sample_every: int = 200
-    checkpoint_every: int = 200
-
-
-@dataclass(frozen=True)
-class TrainGenerator:
-    """Stage `train_generator`: the family's image generator over the frozen warp."""
-
-    tom: TomTrain = field(default_factory=TomTrain)
-    unet_sa: UnetSATrain = field(default_factory=UnetSATrain)
-    spade: SpadeTrain = field(default_factory=SpadeTrain)
-
-
-@dataclass(frozen=True)
-class Train:
-    """What both training stages share; `family` picks what they train."""
-
-    # gmm_tom (GMM + TOM) | unet_sa (warp + the 41-channel GAN) | hrviton (TOCG + SPADE)
-    family: Literal["gmm_tom", "unet_sa", "hrviton"] = "gmm_tom"
-    device: str = "auto"  # auto (CUDA when present) | cpu | cuda | cuda:N
-    amp: bool = True  # mixed precision on CUDA only (float16 with grad scaling, or bfloat16)
-    amp_dtype: Literal["float16", "bfloat16"] = "float16"
-    seed: int = 0
-    data: TrainData = field(default_factory=TrainData)
 
 
 @dataclass(frozen=True)

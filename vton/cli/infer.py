@@ -53,9 +53,9 @@ def _add_tryon(subparsers: argparse._SubParsersAction) -> None:
         "tryon",
         help="try a garment on a person photo (or --batch many) with a trained checkpoint",
         description="Annotate the person (pose, parse, DensePose, agnostic) and the garment "
-        "(mask), run the checkpoint's family (warp + generator) and write the result (params: infer, and the annotators' "
-        "sections). --batch: PERSON and GARMENT are folders (or give --pairs FILE) and OUT "
-        "is a folder; models load once.",
+        "(mask), run the checkpoint's family (warp + generator) and write the result "
+        "(params: infer, and the annotators' sections). --batch: PERSON and GARMENT are "
+        "folders (or give --pairs FILE) and OUT is a folder; models load once.",
     )
     p.add_argument("--person", type=Path, help="person photo (a folder with --batch)")
     p.add_argument("--garment", type=Path, help="garment photo (a folder with --batch)")

@@ -80,8 +80,9 @@ def _add_evaluate(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
         "evaluate",
         help="score trained models and two baselines on the test pairs",
-        description="SSIM, PSNR, L1 (paired) and unpaired scores of a trained family, the pasted-garment "
-        "and agnostic-only baselines; LPIPS and FID/KID with local weights (params: evaluate).",
+        description="SSIM, PSNR, L1 (paired) and unpaired scores of a trained family, the "
+        "pasted-garment and agnostic-only baselines; LPIPS and FID/KID with local weights "
+        "(params: evaluate).",
     )
     p.add_argument("--dataset", type=Path, required=True)
     p.add_argument("--warp", type=Path, required=True, help="trained warp directory")

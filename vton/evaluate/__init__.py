@@ -25,8 +25,8 @@ from torch.utils.data import DataLoader
 from vton.config import Params
 from vton.evaluate import metrics
 from vton.evaluate.features import LPIPS, FeatureNet, fid, kid
+from vton.families.tryon_model import TryOnModel
 from vton.formats.images import write_jpeg, write_png
-from vton.families.pipeline import TryOnModel
 from vton.train.data import TryOnDataset
 from vton.train.grid import image_grid, to_uint8
 from vton.train.runtime import deterministic, resolve_device

@@ -6,7 +6,9 @@ models' device. The inputs each kind reads:
 
   gmm      person_representation (66 ch), cloth, cloth_mask
   tocg     cloth_in = cloth + cloth_mask (4); pose_in = 13-group agnostic parse one-hot +
-           DensePose RGB (16). Its output is post-processed as HR-VITON does at test time:
+           DensePose RGB (16), at the tocg's own size when its config records one (the
+           finest flow is then upsampled and warps the garment at the batch's size, the
+           segmentation is upsampled). Its output is post-processed as HR-VITON does at test time:
            condition aligning (the garment logit times the warped mask), occlusion removal
            (body parts in front of the garment cut from the mask), the garment on white
            outside the mask
@@ -19,9 +21,10 @@ models' device. The inputs each kind reads:
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import cast
+from typing import Any, cast
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from vton.models.inputs import one_hot, person_representation
@@ -64,19 +67,38 @@ def tocg_inputs(batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Ten
 
 def run_warp(warp: nn.Module, batch: dict[str, torch.Tensor]) -> Warped:
     """The garment warped onto the person by a gmm or tocg module (or its DDP wrapper)."""
-    from vton.families.tocg import TOCGOutput, align_conditions, remove_occlusion
+    from vton.families.tocg import align_conditions, remove_occlusion
 
     kind = _kind(warp)
     if kind == "gmm":
         out = warp(person_representation(batch), batch["cloth"], batch["cloth_mask"])
         return Warped(out.warped_cloth, out.warped_mask, None, out)
     if kind == "tocg":
-        out = cast(TOCGOutput, warp(*tocg_inputs(batch)))
+        out = _tocg_at_its_size(warp, *tocg_inputs(batch))
         seg = align_conditions(out.seg_logits, out.warped_mask)
         mask = remove_occlusion(out.warped_mask, seg)
         cloth = out.warped_cloth.float() * mask + (1 - mask)  # white outside, as HR-VITON
         return Warped(cloth, mask, seg, out)
     raise ValueError(f"not a warping module: kind {kind!r} (gmm or tocg)")
+
+
+def _tocg_at_its_size(tocg: nn.Module, cloth_in: torch.Tensor, pose_in: torch.Tensor):
+    """The tocg's output at the inputs' size, run at its own recorded size when another."""
+    from vton.families.tocg import TOCGOutput, upsample_flow
+    from vton.families.tocg import warp as warp_image
+
+    inner = tocg.module if isinstance(tocg, nn.parallel.DistributedDataParallel) else tocg
+    c, size = cast(Any, inner).config, cast(tuple[int, int], tuple(cloth_in.shape[-2:]))
+    own = (int(c.height), int(c.width))
+    if not (c.height and c.width) or own == size:
+        return cast(TOCGOutput, tocg(cloth_in, pose_in))
+    low = tocg(
+        F.interpolate(cloth_in, size=own, mode="bilinear", align_corners=False, antialias=True),
+        F.interpolate(pose_in, size=own, mode="nearest"),
+    )
+    warped = warp_image(cloth_in, upsample_flow(low.flows[-1], size))
+    seg = F.interpolate(low.seg_logits, size=size, mode="bilinear", align_corners=False)
+    return TOCGOutput(low.flows, warped[:, :3], warped[:, 3:4], seg)
 
 
 def run_generator(generator: nn.Module, batch: dict[str, torch.Tensor], warped: Warped) -> Rendered:

@@ -47,6 +47,8 @@ class SPADEConfig:
     hidden: int = 128  # width of SPADE's shared conv over seg
     spectral: bool = True
     keep_unmasked: bool = False  # outside the agnostic mask the result is x[:, :3] (agnostic)
+    height: int = 0  # the training size (what inference runs at); 0: not recorded
+    width: int = 0
 
     def __post_init__(self) -> None:
         if self.upsamplings not in UPSAMPLINGS:
@@ -143,9 +145,7 @@ class SPADE(nn.Module):
         self.gamma = _conv(hidden, channels, 3, spectral)
         self.beta = _conv(hidden, channels, 3, spectral)
 
-    def forward(
-        self, x: torch.Tensor, seg: torch.Tensor, generator: Noise = None
-    ) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, seg: torch.Tensor, generator: Noise = None) -> torch.Tensor:
         b, _, h, w = x.shape
         if self.training or generator is not None:
             x = x + self.noise_scale.view(1, -1, 1, 1) * _noise(generator, b, h, w, x)
@@ -170,9 +170,7 @@ class SPADEResBlock(nn.Module):
             self.norm_s = SPADE(cin, seg_channels, hidden, spectral)
             self.conv_s = _conv(cin, cout, 1, spectral, bias=False)
 
-    def forward(
-        self, x: torch.Tensor, seg: torch.Tensor, generator: Noise = None
-    ) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, seg: torch.Tensor, generator: Noise = None) -> torch.Tensor:
         shortcut = x
         if self.learned_shortcut:
             shortcut = self.conv_s(self.norm_s(x, seg, generator))

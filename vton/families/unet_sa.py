@@ -26,6 +26,7 @@ from vton.checks import check_tensor
 from vton.formats.labels import VitonLabel
 from vton.formats.openpose import COCO18_TO_BODY25
 from vton.models.blocks import ConfigModule
+from vton.models.discriminator import conditional_input
 from vton.models.inputs import N_KEYPOINTS, keypoint_heatmaps, one_hot
 from vton.models.losses import PerceptualLoss, feature_matching, lsgan_d, lsgan_g
 from vton.models.vgg import VGGFeatures
@@ -89,6 +90,8 @@ class UNetSAConfig:
     norm: str = "instance"  # "instance" | "batch"
     max_channels: int = 512
     keep_unmasked: bool = False  # outside the agnostic mask the result is the agnostic photo
+    height: int = 0  # the training size (what inference runs at); 0: not recorded
+    width: int = 0
 
     def __post_init__(self) -> None:
         if self.norm not in NORMS:
@@ -311,21 +314,14 @@ class UNetSADiscriminator(ConfigModule):
     def forward(
         self, image: torch.Tensor, condition: torch.Tensor
     ) -> tuple[torch.Tensor, list[torch.Tensor]]:
-        check_tensor(image, "image", 3)
-        check_tensor(
-            condition,
-            "condition",
-            self.config.condition_channels,
-            batch=image.shape[0],
-            size=tuple(image.shape[-2:]),
-        )
+        x = conditional_input(image, condition, self.config.condition_channels)
         smallest = 2 ** (self.config.n_layers + 2)
         if min(image.shape[-2:]) < smallest:
             raise ValueError(
                 f"unet_sa discriminator input {image.shape[-2]}x{image.shape[-1]} is too small: "
                 f"both sides must be at least {smallest} for n_layers {self.config.n_layers}"
             )
-        x, features = torch.cat([image, condition], 1), []
+        features = []
         for block in self.blocks:
             x = block(x)
             features.append(x)

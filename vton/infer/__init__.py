@@ -9,7 +9,7 @@
     out.result     # (H, W, 3) uint8 at infer.height x infer.width
     out.images     # every intermediate by name; out.timings: seconds per stage
 
-(`vton.families.pipeline.TryOnModel` is the tensor-level warp + generator of any family
+(`vton.families.tryon_model.TryOnModel` is the tensor-level warp + generator of any family
 this builds on.) Front ends:
 `vton tryon`, `vton serve` (`vton.infer.api`), `vton export-model` (`vton.infer.model_export`).
 """

@@ -1,6 +1,6 @@
 """Export of a trained family's warp and generator to ONNX and TorchScript, checked against PyTorch.
 
-`export_checkpoint` loads any family (`vton.families.pipeline.TryOnModel`: gmm+tom,
+`export_checkpoint` loads any family (`vton.families.tryon_model.TryOnModel`: gmm+tom,
 gmm+unet_sa, tocg+spade) and writes `warp.onnx`, `warp.pt`, `generator.onnx` and
 `generator.pt`, each at one fixed size (the training size by default; it must divide by the
 family's `step`) with named tensors, all (1, C, H, W) float:

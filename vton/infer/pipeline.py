@@ -12,7 +12,7 @@ size) into the person wearing the garment:
    layout and read back with `vton.train.data.load_pair`, the function training reads its
    samples with, so the models see exactly what they saw in training (same encodings, same
    resize, same label grouping) — see `vton.infer.model_io`;
-4. models: the family's warp then generator (`vton.families.pipeline.TryOnModel`: gmm+tom,
+4. models: the family's warp then generator (`vton.families.tryon_model.TryOnModel`: gmm+tom,
    gmm+unet_sa, tocg+spade, whichever the checkpoint holds) on the device, at the training size
    (`infer.model_size: trained`) or at the working size;
 5. outputs: every tensor back to (H, W, 3) uint8 at the working size; with
@@ -79,7 +79,7 @@ def checkpoint_dirs(checkpoint: str | Path) -> tuple[Path, Path]:
 
 def load_models(checkpoint: str | Path, device: torch.device):
     """The family model (warp + generator) of a checkpoint directory, in eval mode on `device`."""
-    from vton.families.pipeline import TryOnModel
+    from vton.families.tryon_model import TryOnModel
 
     warp_dir, generator_dir = checkpoint_dirs(checkpoint)
     return TryOnModel.from_pretrained(warp_dir, generator_dir).to(device).eval()

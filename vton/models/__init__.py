@@ -1,7 +1,7 @@
 """The gmm_tom family's models: `GMM` (garment warping), `TOM` (rendering), the PatchGAN
 discriminator, and what every family shares (inputs, losses, VGG, config-carrying modules).
 
-Inference on tensors, for any family: `vton.families.pipeline.TryOnModel`.
+Inference on tensors, for any family: `vton.families.tryon_model.TryOnModel`.
 
 A batch for one (person, garment) pair of a VITON-HD-layout dataset comes from
 `vton.train.data.load_pair(layout, split, person_id, cloth_id, size)` (add the batch axis

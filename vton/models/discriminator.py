@@ -20,6 +20,18 @@ class DiscriminatorConfig:
     layers: int = 3
 
 
+def conditional_input(
+    image: torch.Tensor, condition: torch.Tensor, condition_channels: int
+) -> torch.Tensor:
+    """A conditional discriminator's input: image (B, 3, H, W) and condition (B, C, H, W),
+    checked to agree, concatenated to (B, 3 + C, H, W)."""
+    check_tensor(image, "image", 3)
+    check_tensor(
+        condition, "condition", condition_channels, batch=image.shape[0], size=image.shape[-2:]
+    )
+    return torch.cat([image, condition], 1)
+
+
 class PatchDiscriminator(ConfigModule):
     """forward(image, condition) -> (patch scores (B, 1, h, w), [intermediate features]).
 
@@ -50,15 +62,7 @@ class PatchDiscriminator(ConfigModule):
     def forward(
         self, image: torch.Tensor, condition: torch.Tensor
     ) -> tuple[torch.Tensor, list[torch.Tensor]]:
-        check_tensor(image, "image", 3)
-        check_tensor(
-            condition,
-            "condition",
-            self.config.condition_channels,
-            batch=image.shape[0],
-            size=tuple(image.shape[-2:]),
-        )
-        x, features = torch.cat([image, condition], 1), []
+        x, features = conditional_input(image, condition, self.config.condition_channels), []
         for block in self.blocks:
             x = block(x)
             features.append(x)

@@ -136,7 +136,8 @@ class GMM(ConfigModule):
         if c.height % 2**c.levels or c.image_width % 2**c.levels:
             raise ValueError(
                 f"gmm regression size {c.height}x{c.image_width} must be divisible by "
-                f"2**levels = {2**c.levels}; change train.data height/width or train_warp.gmm.levels"
+                f"2**levels = {2**c.levels}; change train.data height/width or "
+                f"train_warp.gmm.levels"
             )
         self.person_encoder = Encoder(c.person_channels, c.width, c.levels)
         self.cloth_encoder = Encoder(c.cloth_channels, c.width, c.levels)

@@ -1,13 +1,13 @@
 """Training of the model families: `train_warp` then `train_generator` (each a DVC stage).
 
-`train.family` picks what they train (`vton.families.registry`): the warp (gmm, or tocg
+`train.family` picks what they train (`vton.families.kinds`): the warp (gmm, or tocg
 for hrviton; `train_warp.module` names another) and the image generator over the frozen
 warp (tom, unet_sa or spade). Both read the shared `train` params and their own section,
 run on the device chosen at run time (CUDA when present, with mixed precision), under
 `torchrun` across processes or GPUs with the same code, resume from their last checkpoint,
 log metrics and plots with DVCLive and write preview grids. The result of each is a model
 directory (`config.json` with its kind + `model.safetensors`) that
-`vton.families.pipeline.TryOnModel.from_pretrained(warp_dir, generator_dir)` loads.
+`vton.families.tryon_model.TryOnModel.from_pretrained(warp_dir, generator_dir)` loads.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from vton.config import Params
-from vton.families.registry import WARPS, kinds, load_model
+from vton.families.kinds import WARPS, family_kinds, load_model
 from vton.models.blocks import WEIGHTS_NAME
 from vton.train.data import TryOnDataset, dataset_size
 from vton.train.loop import SCHEDULE_KEYS, Schedule, dataset_digest, fingerprint, fit
@@ -55,11 +55,25 @@ def train_warp(
 ) -> dict:
     """Train the family's warp on the paired train split of `dataset`; save it to `out`."""
     dataset = Path(dataset)
-    warp, _ = kinds(params.train.family, params.train_warp.module)
+    warp, _ = family_kinds(params.train.family, params.train_warp.module)
     size = train_size(params, dataset)
+    t = params.train_warp.tocg
+    if warp == "tocg" and (t.height or t.width):
+        if not (t.height and t.width):
+            raise ValueError("set both train_warp.tocg.height and width, or neither (0)")
+        size = (t.height, t.width)
     config, section, build = warp_task(params, warp, size)
     return _train(
-        params, dataset, size, warp, config, section, build, out, checkpoints, live_dir,
+        params,
+        dataset,
+        size,
+        warp,
+        config,
+        section,
+        build,
+        out,
+        checkpoints,
+        live_dir,
         samples_dir,
     )
 
@@ -97,7 +111,7 @@ def train_generator(
 ) -> dict:
     """Train the family's generator over the frozen warp saved in `warp_dir`; save to `out`."""
     dataset = Path(dataset)
-    warp_kind, kind = kinds(params.train.family, params.train_warp.module)
+    warp_kind, kind = family_kinds(params.train.family, params.train_warp.module)
     warp = load_model(warp_dir, WARPS)
     if warp.kind != warp_kind:
         raise ValueError(
@@ -146,14 +160,18 @@ def generator_task(params: Params, kind: str, warp, size: tuple[int, int]) -> tu
             res_blocks=u.res_blocks,
             norm=u.norm,
             keep_unmasked=u.keep_unmasked,
+            height=size[0],
+            width=size[1],
         )
-        _divisible(size, 2**u.downsamplings, f"train_generator.unet_sa.downsamplings = {u.downsamplings}")
+        _divisible(
+            size, 2**u.downsamplings, f"train_generator.unet_sa.downsamplings = {u.downsamplings}"
+        )
         return uconfig, u, lambda: UnetSATask(UNetSAGenerator(uconfig), warp, u)
     from vton.families.spade import SPADEConfig, SPADEGenerator, upsamplings_for
     from vton.train.family_tasks import SpadeTask
 
     p = g.spade
-    depth = p.upsamplings
+    depth: str = p.upsamplings
     if depth == "auto":
         depth = upsamplings_for(size[0]) if size[0] in (256, 512, 1024) else "normal"
     sconfig = SPADEConfig(
@@ -163,6 +181,8 @@ def generator_task(params: Params, kind: str, warp, size: tuple[int, int]) -> tu
         upsamplings=depth,
         spectral=p.spectral,
         keep_unmasked=p.keep_unmasked,
+        height=size[0],
+        width=size[1],
     )
     sconfig.start_size(*size)  # a clear error now, not in the first step
     return sconfig, p, lambda: SpadeTask(SPADEGenerator(sconfig), warp, p)

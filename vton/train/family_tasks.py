@@ -123,11 +123,15 @@ class _GanGeneratorTask(Task):
     """A generator over the frozen warp with its conditional discriminator."""
 
     export_name = "generator"
+    last: tuple  # (batch, warped, rendered) of the last step
 
     def __init__(self, generator, discriminator, warp, lr: float, d_lr: float):
         self.warp = frozen(warp)
         self.nets = {"generator": generator, "discriminator": discriminator}
-        self.optimizers = {"generator": _adam(generator, lr), "discriminator": _adam(discriminator, d_lr)}
+        self.optimizers = {
+            "generator": _adam(generator, lr),
+            "discriminator": _adam(discriminator, d_lr),
+        }
 
     def _preview(self, b: dict, warped, out) -> np.ndarray:
         return image_grid(
@@ -202,9 +206,7 @@ class SpadeTask(_GanGeneratorTask):
 
     def _noise(self, b: dict, salt: int) -> list[torch.Generator]:
         device = self.runtime.device
-        return [
-            torch.Generator(device).manual_seed(int(s) * 2 + salt) for s in b["seed"].tolist()
-        ]
+        return [torch.Generator(device).manual_seed(int(s) * 2 + salt) for s in b["seed"].tolist()]
 
     def step(self, batch: dict) -> dict[str, float]:
         b = self.to_device(batch)
@@ -215,7 +217,9 @@ class SpadeTask(_GanGeneratorTask):
         with torch.no_grad(), self.runtime.autocast():
             fake = self.run["generator"](x, seg, self._noise(b, 0), keep)
         with self.runtime.autocast():
-            outputs = self.run["discriminator"](torch.cat([seg, seg]), torch.cat([b["person"], fake]))
+            outputs = self.run["discriminator"](
+                torch.cat([seg, seg]), torch.cat([b["person"], fake])
+            )
         real_scores = [s.chunk(2)[0] for s, _ in outputs]
         fake_scores = [s.chunk(2)[1] for s, _ in outputs]
         loss_d = hinge_discriminator_loss(real_scores, fake_scores)

@@ -163,9 +163,9 @@ def fit(
     if resumed.history:
         run.last = dict(resumed.history[-1][1])
     run.train(loader)
-    if start >= schedule.steps and runtime.main:  # nothing left to train: the outputs again
-        if samples_dir is not None and resumed.preview is not None:
-            write_png(samples_dir / f"step_{start:06d}.png", resumed.preview)
+    finished = start >= schedule.steps and resumed.preview is not None
+    if finished and runtime.main and samples_dir is not None:  # nothing left to train
+        write_png(samples_dir / f"step_{start:06d}.png", resumed.preview)
     summary = run.summary()
     if runtime.main:
         cast(ConfigModule, task.nets[task.export_name]).save_pretrained(out)
@@ -285,7 +285,7 @@ class _Run:
         )
         keep = final and self.ckpt is not None  # a finished checkpoint keeps its preview
         preview = self.task.preview() if runtime.main and (sample or keep) else None
-        if runtime.main and sample:
+        if preview is not None and sample:
             assert self.samples_dir is not None
             write_png(self.samples_dir / f"step_{step:06d}.png", preview)
         if self.ckpt is not None and (step % schedule.checkpoint_every == 0 or final):
@@ -300,8 +300,11 @@ class _Run:
             "step": self.step,
             "resumed_from": self.start,
             "seconds": round(seconds, 3),
+            # Of the run after the first batch arrived (worker start-up is startup_seconds).
             "samples_per_s": (
-                round(steps_run * self.schedule.batch_size / seconds, 3) if steps_run else 0.0
+                round(steps_run * self.schedule.batch_size / (seconds - self.startup), 3)
+                if steps_run and seconds > self.startup
+                else 0.0
             ),
             # Of the steady state: the time after the first batch arrived.
             "data_wait_fraction": round(self.wait / busy, 4) if steps_run else 0.0,

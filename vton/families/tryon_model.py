@@ -1,11 +1,11 @@
 """A trained family on tensors: the warp then the generator, loaded from two model folders.
 
-    from vton.families.pipeline import TryOnModel
+    from vton.families.tryon_model import TryOnModel
     model = TryOnModel.from_pretrained("data/models/warp", "data/models/generator").to(device)
     out = model(batch)  # the sample contract of vton.train.data with a batch axis
     out.result          # (B, 3, H, W) in [-1, 1]
 
-Any family (`vton.families.registry`): the kinds come from the folders' config.json.
+Any family (`vton.families.kinds`): the kinds come from the folders' config.json.
 """
 
 from __future__ import annotations
@@ -18,7 +18,8 @@ import torch
 from torch import nn
 
 from vton.families.forward import run_generator, run_warp
-from vton.families.registry import GENERATORS, WARPS, check_pair, load_model
+from vton.families.kinds import GENERATORS, WARPS, check_pair, load_model
+from vton.models.blocks import ConfigModule
 
 
 class TryOnOutput(NamedTuple):
@@ -29,9 +30,9 @@ class TryOnOutput(NamedTuple):
     mask: torch.Tensor  # (B, 1, H, W) in [0, 1], where the warped garment is used
 
 
-def size_step(module: nn.Module) -> int:
+def size_step(module: ConfigModule) -> int:
     """What the module's input height and width must divide by."""
-    c, kind = module.config, module.kind  # type: ignore[attr-defined]
+    c, kind = module.config, module.kind
     if kind == "tom":
         return 2**c.depth
     if kind == "unet_sa":
@@ -43,20 +44,24 @@ def size_step(module: nn.Module) -> int:
     return 1  # gmm resizes its inputs to its own regression size
 
 
-def trained_size(warp: nn.Module) -> tuple[int, int] | None:
-    """The (height, width) the warp was trained at, from its config (None: not recorded)."""
-    c = warp.config  # type: ignore[attr-defined]
-    if warp.kind == "gmm":  # type: ignore[attr-defined]
-        return c.height, c.image_width
-    return (c.height, c.width) if c.height and c.width else None
+def trained_size(module: ConfigModule) -> tuple[int, int] | None:
+    """The (height, width) a model was trained at, from its config (None: not recorded)."""
+    c = module.config
+    if module.kind == "gmm":
+        return int(c.height), int(c.image_width)
+    height, width = getattr(c, "height", 0), getattr(c, "width", 0)
+    return (height, width) if height and width else None
 
 
 class TryOnModel(nn.Module):
     """forward(batch) -> `TryOnOutput`; `warp` and `generator` are any compatible kinds."""
 
-    def __init__(self, warp: nn.Module, generator: nn.Module):
+    warp: ConfigModule
+    generator: ConfigModule
+
+    def __init__(self, warp: ConfigModule, generator: ConfigModule):
         super().__init__()
-        check_pair(warp.kind, generator.kind)  # type: ignore[attr-defined]
+        check_pair(warp.kind, generator.kind)
         self.warp, self.generator = warp, generator
 
     @classmethod
@@ -76,7 +81,9 @@ class TryOnModel(nn.Module):
 
     @property
     def size(self) -> tuple[int, int] | None:
-        return trained_size(self.warp)
+        """The training size: the generator's when recorded, else the warp's (a tocg may run
+        at a lower size of its own)."""
+        return trained_size(self.generator) or trained_size(self.warp)
 
     @torch.no_grad()
     def forward(self, batch: dict[str, torch.Tensor]) -> TryOnOutput:

@@ -44,14 +44,16 @@ def model_classes() -> dict[str, type[ConfigModule]]:
     return {cls.kind: cls for cls in classes}
 
 
-def kinds(family: str, warp_module: str = "auto") -> tuple[str, str]:
+def family_kinds(family: str, warp_module: str = "auto") -> tuple[str, str]:
     """(warp kind, generator kind) of a family, with `warp_module` ("auto": the family's)."""
     if family not in FAMILIES:
         raise ValueError(f"train.family must be one of {sorted(FAMILIES)}, got {family!r}")
     warp, generator = FAMILIES[family]
     if warp_module != "auto":
         if warp_module not in WARPS:
-            raise ValueError(f"train_warp.module must be auto or one of {WARPS}, got {warp_module!r}")
+            raise ValueError(
+                f"train_warp.module must be auto or one of {WARPS}, got {warp_module!r}"
+            )
         warp = warp_module
     check_pair(warp, generator)
     return warp, generator
