@@ -10,7 +10,7 @@ import torch
 from model_data import tiny_vgg_state
 
 from vton.evaluate.features import LPIPS, FeatureNet, fid, kid
-from vton.families.pipeline import TryOnModel
+from vton.families.tryon_model import TryOnModel
 from vton.models import (
     GMM,
     PERSON_CHANNELS,
