@@ -156,15 +156,28 @@ class SPADE(nn.Module):
 
 class SPADEResBlock(nn.Module):
     """(B, cin, h, w) -> (B, cout, h, w): SPADE-ReLU-conv3x3 twice plus a shortcut, learned
-    (SPADE + 1x1 conv) when cin != cout, the identity otherwise."""
+    (SPADE + 1x1 conv) when cin != cout, the identity otherwise.
 
-    def __init__(self, cin: int, cout: int, seg_channels: int, hidden: int, spectral: bool):
+    A conv whose output only reaches a parameter-free instance norm has no bias: the norm
+    subtracts it, so its true gradient is 0 and Adam would step it on rounding noise alone.
+    `normed_output`: the block's output goes into another block's norms (all but the last).
+    """
+
+    def __init__(
+        self,
+        cin: int,
+        cout: int,
+        seg_channels: int,
+        hidden: int,
+        spectral: bool,
+        normed_output: bool = False,
+    ):
         super().__init__()
         middle = min(cin, cout)
         self.norm_0 = SPADE(cin, seg_channels, hidden, spectral)
-        self.conv_0 = _conv(cin, middle, 3, spectral)
+        self.conv_0 = _conv(cin, middle, 3, spectral, bias=False)
         self.norm_1 = SPADE(middle, seg_channels, hidden, spectral)
-        self.conv_1 = _conv(middle, cout, 3, spectral)
+        self.conv_1 = _conv(middle, cout, 3, spectral, bias=not normed_output)
         self.learned_shortcut = cin != cout
         if self.learned_shortcut:
             self.norm_s = SPADE(cin, seg_channels, hidden, spectral)
@@ -204,14 +217,16 @@ class SPADEGenerator(ConfigModule):
     def __init__(self, config: SPADEConfig):
         super().__init__(config)
         c, widths = config, config.widths()
-        self.conv_in = _conv(c.input_channels, widths[0], 3, c.spectral)
+        # conv_in and the injections feed the first norms only: no bias (see SPADEResBlock)
+        self.conv_in = _conv(c.input_channels, widths[0], 3, c.spectral, bias=False)
         ins = [widths[0], *widths[:-1]]
         self.injections = nn.ModuleList(
-            _conv(c.input_channels, c.injection, 3, c.spectral) for _ in widths
+            _conv(c.input_channels, c.injection, 3, c.spectral, bias=False) for _ in widths
         )
+        last = len(widths) - 1
         self.blocks = nn.ModuleList(
-            SPADEResBlock(a + c.injection, b, c.seg_channels, c.hidden, c.spectral)
-            for a, b in zip(ins, widths, strict=True)
+            SPADEResBlock(a + c.injection, b, c.seg_channels, c.hidden, c.spectral, i < last)
+            for i, (a, b) in enumerate(zip(ins, widths, strict=True))
         )
         self.conv_out = _conv(widths[-1], 3, 3, c.spectral)
 

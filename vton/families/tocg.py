@@ -449,8 +449,8 @@ class PatchGAN(nn.Module):
         c = ndf
         for i in range(1, n_layers + 1):
             out, stride = ndf * 2 ** min(i, 3), 2 if i < n_layers else 1
-            layers: list[nn.Module] = [
-                nn.Conv2d(c, out, 4, stride, 2),
+            layers: list[nn.Module] = [  # no bias: the parameter-free norm removes it
+                nn.Conv2d(c, out, 4, stride, 2, bias=False),
                 nn.InstanceNorm2d(out),
                 nn.LeakyReLU(0.2),
             ]
