@@ -65,6 +65,7 @@ class Resumed:
     step: int = 0
     history: list = dataclasses.field(default_factory=list)  # [(step, {name: mean})]
     preview: Any = None  # (H, W, 3) uint8 of the checkpoint's step, or None
+    timings: dict = dataclasses.field(default_factory=dict)  # of the run that wrote it
 
 
 def load_checkpoint(task: Task, path: Path, expected: str) -> Resumed:
@@ -82,11 +83,22 @@ def load_checkpoint(task: Task, path: Path, expected: str) -> Resumed:
     task.scaler_state = state.get("scaler")
     history = [(int(step), dict(row)) for step, row in state.get("history", [])]
     preview = state.get("preview")
-    return Resumed(int(state["step"]), history, None if preview is None else preview.numpy())
+    return Resumed(
+        int(state["step"]),
+        history,
+        None if preview is None else preview.numpy(),
+        dict(state.get("timings") or {}),
+    )
 
 
 def save_checkpoint(
-    task: Task, path: Path, step: int, fp: str, history: list, preview: Any = None
+    task: Task,
+    path: Path,
+    step: int,
+    fp: str,
+    history: list,
+    preview: Any = None,
+    timings: dict | None = None,
 ) -> None:
     _atomic_torch_save(
         {
@@ -97,6 +109,7 @@ def save_checkpoint(
             "scaler": task.scaler.state_dict(),
             "history": history,
             "preview": None if preview is None else torch.from_numpy(preview),
+            "timings": timings or {},
         },
         path,
     )
@@ -159,7 +172,7 @@ def fit(
     if runtime.main and start:
         print(f"resuming from {ckpt} at step {start} of {schedule.steps}")
     run = _Run(task, runtime, schedule, fp, ckpt, live, samples_dir, start)
-    run.history = list(resumed.history)
+    run.history, run.resumed_timings = list(resumed.history), resumed.timings
     if resumed.history:
         run.last = dict(resumed.history[-1][1])
     run.train(loader)
@@ -237,6 +250,8 @@ class _Run:
     last: dict[str, float] = dataclasses.field(default_factory=dict)
     counted: int = 0
     history: list = dataclasses.field(default_factory=list)  # every logged (step, means)
+    resumed_timings: dict = dataclasses.field(default_factory=dict)
+    began: float = 0.0
     wait: float = 0.0
     compute: float = 0.0
     startup: float = 0.0
@@ -244,7 +259,7 @@ class _Run:
 
     def train(self, loader: DataLoader) -> None:
         self.step = self.start
-        began = tick = time.perf_counter()
+        self.began = began = tick = time.perf_counter()
         for batch in loader:
             fetched = time.perf_counter()
             if self.step == self.start:  # the first batch waits for the workers: counted apart
@@ -290,15 +305,17 @@ class _Run:
             write_png(self.samples_dir / f"step_{step:06d}.png", preview)
         if self.ckpt is not None and (step % schedule.checkpoint_every == 0 or final):
             if runtime.main:
-                save_checkpoint(self.task, self.ckpt, step, self.fp, self.history, preview)
+                timings = self.timings(time.perf_counter() - self.began) if final else None
+                save_checkpoint(self.task, self.ckpt, step, self.fp, self.history, preview, timings)
             runtime.barrier()
 
-    def summary(self) -> dict:
-        steps_run, seconds = self.step - self.start, self.seconds
-        busy = self.wait + self.compute
+    def timings(self, seconds: float) -> dict:
+        """The clock of this run's steps, `seconds` after the first batch was asked for; a
+        run with nothing left to train reports those of the run that finished it."""
+        steps_run, busy = self.step - self.start, self.wait + self.compute
+        if not steps_run and self.resumed_timings:
+            return dict(self.resumed_timings)
         return {
-            "step": self.step,
-            "resumed_from": self.start,
             "seconds": round(seconds, 3),
             # Of the run after the first batch arrived (worker start-up is startup_seconds).
             "samples_per_s": (
@@ -309,6 +326,13 @@ class _Run:
             # Of the steady state: the time after the first batch arrived.
             "data_wait_fraction": round(self.wait / busy, 4) if steps_run else 0.0,
             "startup_seconds": round(self.startup, 3),
+        }
+
+    def summary(self) -> dict:
+        return {
+            "step": self.step,
+            "resumed_from": self.start,
+            **self.timings(self.seconds),
             "world_size": self.runtime.world,
             **{f"train_{k}": v for k, v in self.last.items()},
         }
