@@ -324,7 +324,7 @@ class _Run:
                 else 0.0
             ),
             # Of the steady state: the time after the first batch arrived.
-            "data_wait_fraction": round(self.wait / busy, 4) if steps_run else 0.0,
+            "data_wait_fraction": round(self.wait / busy, 4) if steps_run and busy else 0.0,
             "startup_seconds": round(self.startup, 3),
         }
 
