@@ -1,51 +1,26 @@
 """DVC stage `train_generator`: the family's image generator over the trained warp.
 
-Run it under `torchrun --nproc-per-node N -m stages.train_generator ...` for DDP; same arguments.
+The ldm family also reads the VAE (`--vae`, stage train_vae) and the pre-warped garments
+(`--warped`, stage warp_cloth). Run it under `torchrun --nproc-per-node N -m
+stages.train_generator ...` for DDP; same arguments.
 """
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
-from stages.common import params_or_exit, stage_args
-from vton.curves import write_curves
+from stages.common import run_training
 from vton.train import train_generator
 
 
 def main() -> None:
-    args = stage_args(
+    run_training(
         __doc__,
-        ("--dataset", {"type": Path, "required": True}),
+        "train_generator",
+        train_generator,
         ("--warp", {"type": Path, "required": True, "help": "the trained warp directory"}),
-        ("--out", {"type": Path, "required": True, "help": "model directory to write"}),
-        ("--checkpoints", {"type": Path, "help": "resume state (kept outside DVC outputs)"}),
-        ("--live", {"type": Path, "required": True, "help": "DVCLive metrics and plots"}),
-        (
-            "--curves",
-            {"type": Path, "help": "training curves PNG (an image plot that shows offline)"},
-        ),
-        ("--samples", {"type": Path, "help": "preview grids every sample_every of its section"}),
-    )
-    params = params_or_exit(args.params)
-    try:
-        summary = train_generator(
-            params,
-            args.dataset,
-            args.warp,
-            args.out,
-            checkpoints=args.checkpoints,
-            live_dir=args.live,
-            samples_dir=args.samples,
-        )
-    except (FileNotFoundError, ValueError, RuntimeError) as exc:
-        sys.exit(f"error: train_generator failed: {exc}")
-    if args.curves is not None:
-        write_curves(args.live, args.curves, title="train_generator")
-    print(
-        f"train_generator: step {summary['step']}, "
-        f"loss {summary.get('train_loss', float('nan')):.4f}, "
-        f"{summary['samples_per_s']} samples/s -> {args.out}"
+        ("--vae", {"type": Path, "help": "the VAE directory (ldm)"}),
+        ("--warped", {"type": Path, "help": "the warp_cloth stage's layout (ldm)"}),
     )
 
 

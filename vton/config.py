@@ -16,7 +16,9 @@ from typing import Any, Literal, TypeVar
 import yaml
 
 from vton.train_config import (  # noqa: F401  the training sections, re-exported
+    CatvtonTrain,
     GmmTrain,
+    LdmTrain,
     SpadeTrain,
     TocgTrain,
     TomTrain,
@@ -25,6 +27,7 @@ from vton.train_config import (  # noqa: F401  the training sections, re-exporte
     TrainGenerator,
     TrainWarp,
     UnetSATrain,
+    VaeTrain,
 )
 
 T = TypeVar("T")
@@ -271,6 +274,11 @@ class EvaluateParams:
     grid_samples: int = 8  # rows of the person/cloth/warped/result/truth grid image
     lpips: LpipsParams = field(default_factory=LpipsParams)
     fid: FidParams = field(default_factory=FidParams)
+    # the diffusion families' sampling (0 / negative: the trained model's sample_steps,
+    # guidance); the noise is drawn from `seed`, so a re-run gives the same images
+    sample_steps: int = 0
+    guidance: float = -1.0
+    seed: int = 0
 
 
 @dataclass(frozen=True)
@@ -339,6 +347,7 @@ class Params:
     export: ExportParams = field(default_factory=ExportParams)
     train: Train = field(default_factory=Train)
     train_warp: TrainWarp = field(default_factory=TrainWarp)
+    train_vae: VaeTrain = field(default_factory=VaeTrain)
     train_generator: TrainGenerator = field(default_factory=TrainGenerator)
     evaluate: EvaluateParams = field(default_factory=EvaluateParams)
     refresh: RefreshParams = field(default_factory=RefreshParams)

@@ -1,4 +1,5 @@
-"""The params of the training stages: `train` (shared), `train_warp` and `train_generator`.
+"""The params of the training stages: `train` (shared), `train_warp`, `train_vae` and
+`train_generator`.
 
 Sections of `vton.config.Params` (which loads and checks params.yaml and re-exports these);
 kept apart so that the model families' knobs do not crowd the data pipeline's.
@@ -165,20 +166,94 @@ class SpadeTrain:
 
 
 @dataclass(frozen=True)
+class VaeTrain:
+    """Stage `train_vae`: the KL autoencoder (downsampling 8) the ldm family diffuses in.
+
+    With `pretrained` (a local diffusers AutoencoderKL folder, e.g. Stable Diffusion's VAE or
+    sd-vae-ft-mse) that VAE is written out unchanged and nothing trains; otherwise one is
+    trained on the train split's person and garment photos."""
+
+    pretrained: str = ""
+    steps: int = 300
+    batch_size: int = 4
+    lr: float = 1e-3
+    width: int = 16  # channels of the first of the four levels (then 2x, 2x, 2x)
+    latent_channels: int = 4
+    layers: int = 1  # resnet blocks per level
+    lambda_kl: float = 1e-6
+    lambda_vgg: float = 1.0  # VGG19 perceptual (only with perceptual_weights)
+    perceptual_weights: str = ""
+    log_every: int = 25
+    sample_every: int = 100
+    checkpoint_every: int = 100
+
+
+@dataclass(frozen=True)
+class LdmTrain:
+    """The from-scratch latent-diffusion U-Net over the warped garment (`vton.families.ldm`)."""
+
+    steps: int = 1000
+    batch_size: int = 4
+    lr: float = 5e-4
+    width: int = 32  # channels of the first U-Net level (design: 64)
+    levels: int = 3  # U-Net levels (design: 6 down, 6 up)
+    max_width: int = 512  # channel cap (doubling per level)
+    layers: int = 1  # resnet blocks per level (design: 2 convs in one block)
+    se_reduction: int = 16  # squeeze-excitation ratio (at least 4 channels in the squeeze)
+    timesteps: int = 1000
+    lambda_vgg: float = 1e-3  # VGG on the differentiable decode of x0 (with perceptual_weights)
+    perceptual_weights: str = ""
+    ema_decay: float = 0.999  # 0: no EMA (the raw weights are exported)
+    gradient_checkpointing: bool = False
+    sample_steps: int = 200  # DDIM steps at evaluation and try-on
+    eta: float = 0.0
+    log_every: int = 50
+    sample_every: int = 500
+    checkpoint_every: int = 250
+
+
+@dataclass(frozen=True)
+class CatvtonTrain:
+    """CatVTON (`vton.families.catvton`): self-attention fine-tuning of SD-1.5 inpainting."""
+
+    # local diffusers folders (a UNet2DConditionModel with 9 input channels, an
+    # AutoencoderKL); a pipeline root with unet/ and vae/ subfolders works for both
+    unet: str = ""
+    vae: str = ""
+    steps: int = 200
+    batch_size: int = 2
+    lr: float = 1e-5
+    garment_dropout: float = 0.1  # the garment latent zeroed (classifier-free guidance)
+    dream: float = 10.0  # DREAM detail preservation p; 0: off (plain MSE)
+    ema_decay: float = 0.0  # 0: no EMA
+    gradient_checkpointing: bool = True
+    sample_steps: int = 50
+    eta: float = 1.0
+    guidance: float = 2.5
+    repaint: bool = False  # blend the result into the photo through a blurred mask
+    log_every: int = 25
+    sample_every: int = 100
+    checkpoint_every: int = 100
+
+
+@dataclass(frozen=True)
 class TrainGenerator:
     """Stage `train_generator`: the family's image generator over the frozen warp."""
 
     tom: TomTrain = field(default_factory=TomTrain)
     unet_sa: UnetSATrain = field(default_factory=UnetSATrain)
     spade: SpadeTrain = field(default_factory=SpadeTrain)
+    ldm: LdmTrain = field(default_factory=LdmTrain)
+    catvton: CatvtonTrain = field(default_factory=CatvtonTrain)
 
 
 @dataclass(frozen=True)
 class Train:
     """What both training stages share; `family` picks what they train."""
 
-    # gmm_tom (GMM + TOM) | unet_sa (warp + the 41-channel GAN) | hrviton (TOCG + SPADE)
-    family: Literal["gmm_tom", "unet_sa", "hrviton"] = "gmm_tom"
+    # gmm_tom (GMM + TOM) | unet_sa (warp + the 41-channel GAN) | hrviton (TOCG + SPADE) |
+    # ldm (warp + latent diffusion) | catvton (no warp; SD-1.5 inpainting, self-attention)
+    family: Literal["gmm_tom", "unet_sa", "hrviton", "ldm", "catvton"] = "gmm_tom"
     device: str = "auto"  # auto (CUDA when present) | cpu | cuda | cuda:N
     amp: bool = True  # mixed precision on CUDA only (float16 with grad scaling, or bfloat16)
     amp_dtype: Literal["float16", "bfloat16"] = "float16"

@@ -10,7 +10,24 @@ from pathlib import Path
 from vton.cli.args import parse_size
 
 
+def _sampling(args: argparse.Namespace, bar):
+    """The diffusion families' options from the flags; `bar` (a tqdm) follows the steps."""
+    from vton.families.forward import Sampling
+
+    def progress(done: int, total: int) -> None:
+        if bar.total != total:
+            bar.reset(total=total)
+        bar.n = done
+        bar.refresh()
+
+    return Sampling(
+        steps=args.steps or 0, guidance=args.guidance, seed=args.seed, progress=progress
+    )
+
+
 def cmd_tryon(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
     from vton.annotate.base import AnnotationRejected
     from vton.config import load_params
     from vton.formats.images import ImageRejected
@@ -19,26 +36,41 @@ def cmd_tryon(args: argparse.Namespace) -> int:
     from vton.infer.output import check_format
 
     params = load_params(args.params)
+    if args.batch and args.pairs is None and (args.person is None or args.garment is None):
+        raise ValueError("--batch needs --pairs FILE, or --person DIR and --garment DIR")
+    if not args.batch and (args.person is None or args.garment is None):
+        raise ValueError("vton tryon needs --person PHOTO and --garment PHOTO (or --batch)")
+    pipe = InferencePipeline.from_checkpoint(args.checkpoint, params, args.device)
+    # a bar over the sampling steps of a diffusion family (the others run in one pass)
+    bar = tqdm(desc="sampling", unit="step", disable=not pipe.models.samples, leave=False)
+    sampling = _sampling(args, bar)
     if args.batch:
         if args.pairs is not None:
             pairs = read_pairs_file(args.pairs)
-        elif args.person is not None and args.garment is not None:
-            pairs = folder_pairs(args.person, args.garment, args.pairing)
         else:
-            raise ValueError("--batch needs --pairs FILE, or --person DIR and --garment DIR")
+            pairs = folder_pairs(args.person, args.garment, args.pairing)
         fmt = check_format(args.format, args.quality)
-        pipe = InferencePipeline.from_checkpoint(args.checkpoint, params, args.device)
         summary = run_batch(
-            pipe, pairs, args.out, fmt=fmt, quality=args.quality, with_strip=args.strip
+            pipe,
+            pairs,
+            args.out,
+            fmt=fmt,
+            quality=args.quality,
+            with_strip=args.strip,
+            sampling=sampling,
         )
+        bar.close()
         print(json.dumps(summary, indent=2))
         return 0 if summary["rejected"] == 0 else 1
-    if args.person is None or args.garment is None:
-        raise ValueError("vton tryon needs --person PHOTO and --garment PHOTO (or --batch)")
-    pipe = InferencePipeline.from_checkpoint(args.checkpoint, params, args.device)
     try:
         result = tryon_file(
-            pipe, args.person, args.garment, args.out, with_strip=args.strip, quality=args.quality
+            pipe,
+            args.person,
+            args.garment,
+            args.out,
+            with_strip=args.strip,
+            quality=args.quality,
+            sampling=sampling,
         )
     except (ImageRejected, AnnotationRejected) as exc:
         print(f"error: {exc.reason}: {exc.detail}", file=sys.stderr)
@@ -84,6 +116,11 @@ def _add_tryon(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--format", default="png", help="with --batch: png, jpeg or webp")
     p.add_argument("--quality", type=int, default=90, help="jpeg/webp quality 1..100")
     p.add_argument("--device", help="auto, cpu, cuda, cuda:N (default: infer.device)")
+    p.add_argument(
+        "--steps", type=int, help="diffusion families: DDIM steps (default: the model's)"
+    )
+    p.add_argument("--guidance", type=float, help="catvton: guidance (default: the model's)")
+    p.add_argument("--seed", type=int, default=0, help="diffusion families: the noise's seed")
     p.add_argument("--params", type=Path, default=Path("params.yaml"))
     p.set_defaults(func=cmd_tryon)
 

@@ -16,10 +16,16 @@ models' device. The inputs each kind reads:
   unet_sa  gan41_representation (41 ch), warped garment and mask, agnostic_mask
   spade    x = agnostic + DensePose RGB + warped garment (9); seg = the 7 groups from the
            tocg's aligned segmentation (upsampled, blurred, arg-maxed, regrouped)
+  none     (catvton's warp slot) the flat garment and its mask, unchanged
+  ldm      agnostic, agnostic_mask and the warped garment (`vton.families.ldm`); sampled
+  catvton  person, agnostic_mask, cloth (`vton.families.catvton`); sampled
+The diffusion generators sample with `Sampling` (steps, eta, guidance; 0 / None: the
+model's own) and draw every random number from a generator seeded with its `seed`.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -47,6 +53,20 @@ class Rendered:
     mask: torch.Tensor  # (B, 1, H, W) in [0, 1]: where the warped garment is used
 
 
+@dataclass(frozen=True)
+class Sampling:
+    """How a diffusion generator samples (ignored by the others)."""
+
+    steps: int = 0  # 0: the model's sample_steps
+    eta: float | None = None
+    guidance: float | None = None  # catvton only
+    seed: int = 0
+    progress: Callable[[int, int], None] | None = None  # called after every step
+
+    def generator(self) -> torch.Generator:
+        return torch.Generator().manual_seed(self.seed)
+
+
 def densepose_rgb(parts: torch.Tensor) -> torch.Tensor:
     """(B, H, W) DensePose part ids -> (B, 3, H, W) float in [-1, 1]: the parts in the
     colours of the dataset's DensePose images (`vton.formats.densepose.part_colors`)."""
@@ -70,6 +90,8 @@ def run_warp(warp: nn.Module, batch: dict[str, torch.Tensor]) -> Warped:
     from vton.families.tocg import align_conditions, remove_occlusion
 
     kind = _kind(warp)
+    if kind == "none":
+        return Warped(batch["cloth"].float(), batch["cloth_mask"].float(), None, None)
     if kind == "gmm":
         out = warp(person_representation(batch), batch["cloth"], batch["cloth_mask"])
         return Warped(out.warped_cloth, out.warped_mask, None, out)
@@ -79,7 +101,7 @@ def run_warp(warp: nn.Module, batch: dict[str, torch.Tensor]) -> Warped:
         mask = remove_occlusion(out.warped_mask, seg)
         cloth = out.warped_cloth.float() * mask + (1 - mask)  # white outside, as HR-VITON
         return Warped(cloth, mask, seg, out)
-    raise ValueError(f"not a warping module: kind {kind!r} (gmm or tocg)")
+    raise ValueError(f"not a warping module: kind {kind!r} (gmm, tocg or none)")
 
 
 def _tocg_at_its_size(tocg: nn.Module, cloth_in: torch.Tensor, pose_in: torch.Tensor):
@@ -101,8 +123,13 @@ def _tocg_at_its_size(tocg: nn.Module, cloth_in: torch.Tensor, pose_in: torch.Te
     return TOCGOutput(low.flows, warped[:, :3], warped[:, 3:4], seg)
 
 
-def run_generator(generator: nn.Module, batch: dict[str, torch.Tensor], warped: Warped) -> Rendered:
-    """The try-on image of a tom, unet_sa or spade generator (or its DDP wrapper)."""
+def run_generator(
+    generator: nn.Module,
+    batch: dict[str, torch.Tensor],
+    warped: Warped,
+    sampling: Sampling | None = None,
+) -> Rendered:
+    """The try-on image of any generator kind (or its DDP wrapper)."""
     from vton.families.unet_sa import gan41_representation
 
     kind, mask = _kind(generator), batch.get("agnostic_mask")
@@ -118,7 +145,20 @@ def run_generator(generator: nn.Module, batch: dict[str, torch.Tensor], warped: 
         x, seg = spade_inputs(batch, warped)
         result = generator(x, seg, agnostic_mask=mask)
         return Rendered(result, result, warped.mask)
-    raise ValueError(f"not an image generator: kind {kind!r} (tom, unet_sa or spade)")
+    if kind in ("ldm", "catvton"):
+        inner: Any = _inner(generator)
+        s = sampling or Sampling()
+        options = {"steps": s.steps, "eta": s.eta, "generator": s.generator()}
+        if kind == "ldm":
+            result, decoded = inner.sample(
+                batch, warped.cloth, warped.mask, progress=s.progress, **options
+            )
+        else:
+            result, decoded = inner.sample(
+                batch, guidance=s.guidance, progress=s.progress, **options
+            )
+        return Rendered(result, decoded, batch["agnostic_mask"].float())
+    raise ValueError(f"not an image generator: kind {kind!r} (tom, unet_sa, spade, ldm or catvton)")
 
 
 def spade_inputs(
@@ -135,6 +175,10 @@ def spade_inputs(
     return x, seg7_from_tocg(warped.seg.detach(), size)
 
 
+def _inner(module: nn.Module) -> nn.Module:
+    return module.module if isinstance(module, nn.parallel.DistributedDataParallel) else module
+
+
 def _kind(module: nn.Module) -> str:
-    inner = module.module if isinstance(module, nn.parallel.DistributedDataParallel) else module
+    inner = _inner(module)
     return str(getattr(inner, "kind", type(inner).__name__))

@@ -7,9 +7,12 @@ A family is a warping module (stage `train_warp`) and an image generator over it
   gmm_tom   gmm    tom         train_warp.gmm,  train_generator.tom
   unet_sa   gmm    unet_sa     train_warp.gmm,  train_generator.unet_sa
   hrviton   tocg   spade       train_warp.tocg, train_generator.spade
+  ldm       gmm    ldm         train_warp.gmm,  train_vae, train_generator.ldm
+  catvton   none   catvton     train_generator.catvton (local SD-1.5 inpainting weights)
 
-`train.family` picks the family; `train_warp.module` may put another warp under it (tom
-and unet_sa run over either; spade needs the tocg's segmentation). Every model directory
+`train.family` picks the family; `train_warp.module` may put another warp under it (tom,
+unet_sa and ldm run over either; spade needs the tocg's segmentation; catvton warps
+nothing: its warp folder holds the `none` kind). Every model directory
 holds `config.json` (with its `kind`) beside `model.safetensors`; `load_model` rebuilds
 whichever kind a directory holds.
 """
@@ -25,22 +28,30 @@ FAMILIES: dict[str, tuple[str, str]] = {
     "gmm_tom": ("gmm", "tom"),
     "unet_sa": ("gmm", "unet_sa"),
     "hrviton": ("tocg", "spade"),
+    "ldm": ("gmm", "ldm"),
+    "catvton": ("none", "catvton"),
 }
-WARPS = ("gmm", "tocg")
-GENERATORS = ("tom", "unet_sa", "spade")
+TRAINED_WARPS = ("gmm", "tocg")
+WARPS = (*TRAINED_WARPS, "none")
+GENERATORS = ("tom", "unet_sa", "spade", "ldm", "catvton")
 NEEDS_SEGMENTATION = ("spade",)  # generators that read the warp's try-on segmentation
+DIFFUSION = ("ldm", "catvton")  # generators that sample (steps, guidance, a seed)
+UNWARPED = ("catvton",)  # generators that read the flat garment, no warp
 
 
 def model_classes() -> dict[str, type[ConfigModule]]:
     """kind -> the ConfigModule class that saves and loads it."""
+    from vton.families.catvton import CatVTON
+    from vton.families.ldm import LatentDiffusion
+    from vton.families.nowarp import NoWarp
     from vton.families.spade import SPADEGenerator
     from vton.families.tocg import ConditionGenerator
     from vton.families.unet_sa import UNetSAGenerator
     from vton.models.gmm import GMM
     from vton.models.tom import TOM
 
-    classes: list[type[ConfigModule]] = [GMM, ConditionGenerator, TOM, UNetSAGenerator]
-    classes.append(SPADEGenerator)
+    classes: list[type[ConfigModule]] = [GMM, ConditionGenerator, NoWarp, TOM, UNetSAGenerator]
+    classes += [SPADEGenerator, LatentDiffusion, CatVTON]
     return {cls.kind: cls for cls in classes}
 
 
@@ -49,10 +60,10 @@ def family_kinds(family: str, warp_module: str = "auto") -> tuple[str, str]:
     if family not in FAMILIES:
         raise ValueError(f"train.family must be one of {sorted(FAMILIES)}, got {family!r}")
     warp, generator = FAMILIES[family]
-    if warp_module != "auto":
-        if warp_module not in WARPS:
+    if warp_module != "auto" and generator not in UNWARPED:  # catvton ignores it
+        if warp_module not in TRAINED_WARPS:
             raise ValueError(
-                f"train_warp.module must be auto or one of {WARPS}, got {warp_module!r}"
+                f"train_warp.module must be auto or one of {TRAINED_WARPS}, got {warp_module!r}"
             )
         warp = warp_module
     check_pair(warp, generator)
@@ -60,6 +71,11 @@ def family_kinds(family: str, warp_module: str = "auto") -> tuple[str, str]:
 
 
 def check_pair(warp: str, generator: str) -> None:
+    if (generator in UNWARPED) != (warp == "none"):
+        raise ValueError(
+            f"the {generator} generator cannot run over a {warp} warp: catvton reads the flat "
+            f"garment (warp kind none), every other generator a warped one"
+        )
     if generator in NEEDS_SEGMENTATION and warp != "tocg":
         raise ValueError(
             f"the {generator} generator reads the try-on segmentation only the tocg warp "

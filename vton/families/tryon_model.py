@@ -17,8 +17,8 @@ from typing import NamedTuple
 import torch
 from torch import nn
 
-from vton.families.forward import run_generator, run_warp
-from vton.families.kinds import GENERATORS, WARPS, check_pair, load_model
+from vton.families.forward import Sampling, run_generator, run_warp
+from vton.families.kinds import DIFFUSION, GENERATORS, WARPS, check_pair, load_model
 from vton.models.blocks import ConfigModule
 
 
@@ -41,7 +41,11 @@ def size_step(module: ConfigModule) -> int:
         return 2**c.levels
     if kind == "spade":
         return 2**c.depth
-    return 1  # gmm resizes its inputs to its own regression size
+    if kind == "ldm":  # the VAE's 8, then the U-Net's downsamplings
+        return 8 * 2 ** (c.levels - 1)
+    if kind == "catvton":
+        return 8 * 2 ** (len(c.unet_config["block_out_channels"]) - 1)
+    return 1  # gmm resizes its inputs to its own regression size; none reads no size
 
 
 def trained_size(module: ConfigModule) -> tuple[int, int] | None:
@@ -63,12 +67,18 @@ class TryOnModel(nn.Module):
         super().__init__()
         check_pair(warp.kind, generator.kind)
         self.warp, self.generator = warp, generator
+        self.sampling = Sampling()  # how a diffusion generator samples (steps, seed, ...)
 
     @classmethod
     def from_pretrained(cls, warp_dir: str | Path, generator_dir: str | Path) -> TryOnModel:
         """Both models on CPU in eval mode; move with `.to(device)`."""
         warp = load_model(warp_dir, WARPS)
         return cls(warp, load_model(generator_dir, GENERATORS)).eval()
+
+    @property
+    def samples(self) -> bool:
+        """Whether the generator is a diffusion model (its `sampling` applies)."""
+        return self.generator.kind in DIFFUSION
 
     @property
     def family(self) -> str:
@@ -86,7 +96,10 @@ class TryOnModel(nn.Module):
         return trained_size(self.generator) or trained_size(self.warp)
 
     @torch.no_grad()
-    def forward(self, batch: dict[str, torch.Tensor]) -> TryOnOutput:
+    def forward(
+        self, batch: dict[str, torch.Tensor], sampling: Sampling | None = None
+    ) -> TryOnOutput:
+        """`sampling`: how a diffusion generator samples (None: `self.sampling`)."""
         warped = run_warp(self.warp, batch)
-        out = run_generator(self.generator, batch, warped)
+        out = run_generator(self.generator, batch, warped, sampling or self.sampling)
         return TryOnOutput(out.result, warped.cloth, warped.mask, out.rendered, out.mask)

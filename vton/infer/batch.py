@@ -97,6 +97,7 @@ def run_batch(
     max_pixels: int = 64_000_000,
     progress: bool = True,
     on_result: Callable[[dict], None] | None = None,
+    sampling=None,
 ) -> dict:
     """Try every pair on with the loaded `pipe`; writes results and rejects.jsonl into `out`.
 
@@ -124,7 +125,7 @@ def run_batch(
         try:
             person = load_photo(person_path, max_pixels=max_pixels).rgb
             garment = load_photo(garment_path, max_pixels=max_pixels).rgb
-            result = pipe.run(person, garment)
+            result = pipe.run(person, garment, sampling)
         except (ImageRejected, AnnotationRejected) as exc:
             record |= {"reason": exc.reason, "detail": exc.detail}
             rejects.append(record)
@@ -162,6 +163,7 @@ def tryon_file(
     with_strip: bool = False,
     quality: int = 90,
     max_pixels: int = 64_000_000,
+    sampling=None,
 ):
     """One try-on from two files to `out` (format from its suffix); returns the TryOnResult.
 
@@ -173,6 +175,7 @@ def tryon_file(
     result = pipe.run(
         load_photo(person, max_pixels=max_pixels).rgb,
         load_photo(garment, max_pixels=max_pixels).rgb,
+        sampling,
     )
     write_image(out, strip(result.images) if with_strip else result.result, quality)
     return result

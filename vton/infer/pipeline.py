@@ -181,12 +181,15 @@ class InferencePipeline:
             "parse_agnostic_ids": zeros,
             "densepose": zeros,
             "keypoints": torch.zeros(1, 25, 3, device=self.device),
+            "person": torch.zeros(1, 3, height, width, device=self.device),
             "cloth": torch.zeros(1, 3, height, width, device=self.device),
             "cloth_mask": torch.zeros(1, 1, height, width, device=self.device),
             "agnostic_mask": torch.zeros(1, 1, height, width, device=self.device),
         }
+        from vton.families.forward import Sampling
+
         with torch.inference_mode():
-            self.models(batch)
+            self.models(batch, Sampling(steps=1))  # a diffusion family: one step warms it
 
     def fork(self) -> InferencePipeline:
         """Another pipeline for another thread: same models, its own annotators."""
@@ -242,8 +245,11 @@ class InferencePipeline:
             "agnostic_category": a.category,
         }
 
-    def run(self, person: np.ndarray, garment: np.ndarray) -> TryOnResult:
+    def run(self, person: np.ndarray, garment: np.ndarray, sampling=None) -> TryOnResult:
         """Try `garment` on `person`, both (H, W, 3) uint8 RGB of any size.
+
+        `sampling` (`vton.families.forward.Sampling`): steps, guidance, seed and progress of
+        a diffusion family (None: the model's defaults); the other families ignore it.
 
         Raises `vton.annotate.base.AnnotationRejected` (reason, detail) when a photo cannot
         be annotated (nobody in it, shoulders not visible, an empty garment mask).
@@ -306,7 +312,7 @@ class InferencePipeline:
         batch = timed("inputs", model_batch, arrays, self.model_size, self.device)
         t0 = time.perf_counter()
         with torch.inference_mode():
-            out = self.models(batch)
+            out = self.models(batch, sampling)
         if self.device.type == "cuda":
             torch.cuda.synchronize(self.device)
         timings["models"] = time.perf_counter() - t0

@@ -34,6 +34,7 @@ from vton.infer.uploads import (
     one_part,
     read_form,
     read_options,
+    read_sampling,
 )
 
 PREFIX = "/api/v1"
@@ -46,11 +47,11 @@ def _data_url(rgb: np.ndarray, fmt: str, quality: int) -> str:
     return f"data:{MEDIA_TYPES[fmt]};base64,{data}"
 
 
-def _tryon(pipe, person: np.ndarray, garment: np.ndarray):
+def _tryon(pipe, person: np.ndarray, garment: np.ndarray, sampling=None):
     from vton.annotate.base import AnnotationRejected
 
     try:
-        return pipe.run(person, garment)
+        return pipe.run(person, garment, sampling)
     except AnnotationRejected as exc:
         raise ApiError(
             422,
@@ -91,13 +92,14 @@ async def tryon(request: Request):
     person_part = one_part(fields, "person", file=True)
     garment_part = one_part(fields, "garment", file=True)
     fmt, quality, intermediates = read_options(fields)
+    sampling = read_sampling(fields)
     check_upload(person_part)
     check_upload(garment_part)
 
     def work(pipe):  # on a worker thread: decoding and encoding stay off the event loop
         person = decode_upload(person_part, max_pixels)
         garment = decode_upload(garment_part, max_pixels)
-        result = _tryon(pipe, person, garment)
+        result = _tryon(pipe, person, garment, sampling)
         timings = {k: round(v, 4) for k, v in result.timings.items()}
         if not intermediates:
             return Response(
@@ -119,14 +121,20 @@ async def tryon(request: Request):
         pool.release()
 
 
-def run_job(job: Job, uploads: list[tuple[Part, Part]], pool: WorkerPool, max_pixels: int) -> None:
+def run_job(
+    job: Job,
+    uploads: list[tuple[Part, Part]],
+    pool: WorkerPool,
+    max_pixels: int,
+    sampling=None,
+) -> None:
     """Try every uploaded pair of `job` on, one after the other; a failed pair fails only it."""
     job.status = "running"
 
     def work(pipe, person_part: Part, garment_part: Part):
         person = decode_upload(person_part, max_pixels)
         garment = decode_upload(garment_part, max_pixels)
-        return _tryon(pipe, person, garment)
+        return _tryon(pipe, person, garment, sampling)
 
     for index, ((person_part, garment_part), (pname, gname)) in enumerate(
         zip(uploads, job.pairs, strict=True)
@@ -186,6 +194,7 @@ async def batch(request: Request):
     persons, garments = fields.get("person", []), fields.get("garment", [])
     _check_batch(persons, garments, state.serve, jobs)
     fmt, quality, _ = read_options(fields)
+    sampling = read_sampling(fields)
     names = []
     for p, g in zip(persons, garments, strict=True):
         check_upload(p)  # the cheap checks now; decoding runs pair by pair in the job
@@ -196,7 +205,7 @@ async def batch(request: Request):
     job = Job(job_id, folder, fmt, quality, names)
     jobs.add(job)
     uploads = list(zip(persons, garments, strict=True))
-    args = (job, uploads, state.pool, state.serve.max_pixels)
+    args = (job, uploads, state.pool, state.serve.max_pixels, sampling)
     threading.Thread(target=run_job, args=args, daemon=True).start()
     return {"job": job_id, "status": job.status, "url": f"{PREFIX}/jobs/{job_id}"}
 

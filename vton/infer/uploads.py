@@ -151,3 +151,29 @@ def read_options(fields: dict[str, list[Part]]) -> tuple[str, int, bool]:
     if flag not in ("0", "1", "true", "false", "yes", "no", ""):
         raise ApiError(400, "bad_option", f"intermediates must be 0 or 1, got {flag!r}")
     return fmt, int(quality_text), flag in ("1", "true", "yes")
+
+
+def read_sampling(fields: dict[str, list[Part]]):
+    """The diffusion families' options `steps` (1..1000), `guidance` (0..20) and `seed`
+    (absent: the model's defaults; other families ignore them); 400 when invalid."""
+    from vton.families.forward import Sampling
+
+    def number(name: str, cast, low: float, high: float):
+        found = fields.get(name)
+        text = found[0].text().strip() if found else ""
+        if not text:
+            return None
+        try:
+            value = cast(text)
+        except ValueError:
+            value = None
+        if value is None or not low <= value <= high:
+            raise ApiError(
+                400, "bad_option", f"{name} must be a number in {low:g}..{high:g}, got {text!r}"
+            )
+        return value
+
+    steps = number("steps", int, 1, 1000)
+    guidance = number("guidance", float, 0, 20)
+    seed = number("seed", int, 0, 2**63 - 1)
+    return Sampling(steps=steps or 0, guidance=guidance, seed=seed or 0)

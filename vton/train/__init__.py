@@ -1,29 +1,36 @@
 """Training of the model families: `train_warp` then `train_generator` (each a DVC stage).
 
 `train.family` picks what they train (`vton.families.kinds`): the warp (gmm, or tocg
-for hrviton; `train_warp.module` names another) and the image generator over the frozen
-warp (tom, unet_sa or spade). Both read the shared `train` params and their own section,
-run on the device chosen at run time (CUDA when present, with mixed precision), under
-`torchrun` across processes or GPUs with the same code, resume from their last checkpoint,
-log metrics and plots with DVCLive and write preview grids. The result of each is a model
-directory (`config.json` with its kind + `model.safetensors`) that
+for hrviton; `train_warp.module` names another; catvton's is the `none` kind, nothing to
+train) and the image generator over the frozen warp (tom, unet_sa, spade, ldm or catvton).
+`train_vae` writes the autoencoder the ldm family diffuses in (trained, or a local one).
+All read the shared `train` params and their own section, run on the device chosen at
+run time (CUDA when present, with mixed precision), under `torchrun` across processes or
+GPUs with the same code, resume from their last checkpoint, log metrics and plots with
+DVCLive and write preview grids. The result of each is a model directory (`config.json`
+with its kind + `model.safetensors`) that
 `vton.families.tryon_model.TryOnModel.from_pretrained(warp_dir, generator_dir)` loads.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import hashlib
+import json
 from collections.abc import Callable
 from pathlib import Path
 
 from vton.config import Params
 from vton.families.kinds import WARPS, family_kinds, load_model
+from vton.fileio import file_digest, tree_digest
 from vton.models.blocks import WEIGHTS_NAME
 from vton.train.data import TryOnDataset, dataset_size
 from vton.train.loop import SCHEDULE_KEYS, Schedule, dataset_digest, fingerprint, fit
 from vton.train.runtime import deterministic, seed_everything, start, stop
 from vton.train.tasks import Task
+
+# Params that only say how a trained diffusion model samples: they are saved in its config
+# (the defaults of evaluation and try-on) but keep a checkpoint valid.
+SAMPLING_KEYS = ("sample_steps", "eta", "guidance", "repaint")
 
 
 def train_size(params: Params, dataset: Path) -> tuple[int, int]:
@@ -41,7 +48,12 @@ def _schedule(section) -> Schedule:
 
 
 def _loss_params(section) -> dict:
-    return {k: v for k, v in dataclasses.asdict(section).items() if k not in SCHEDULE_KEYS}
+    skip = (*SCHEDULE_KEYS, *SAMPLING_KEYS)
+    return {k: v for k, v in dataclasses.asdict(section).items() if k not in skip}
+
+
+def _model_identity(config) -> dict:
+    return {k: v for k, v in dataclasses.asdict(config).items() if k not in SAMPLING_KEYS}
 
 
 def train_warp(
@@ -56,6 +68,8 @@ def train_warp(
     """Train the family's warp on the paired train split of `dataset`; save it to `out`."""
     dataset = Path(dataset)
     warp, _ = family_kinds(params.train.family, params.train_warp.module)
+    if warp == "none":
+        return _no_warp(params, Path(out), live_dir)
     size = train_size(params, dataset)
     t = params.train_warp.tocg
     if warp == "tocg" and (t.height or t.width):
@@ -76,6 +90,21 @@ def train_warp(
         live_dir,
         samples_dir,
     )
+
+
+def _no_warp(params: Params, out: Path, live_dir: str | Path | None) -> dict:
+    """The `none` warp of a family that warps nothing: saved, with a summary that says so."""
+    from vton.families.nowarp import NoWarp
+
+    NoWarp().save_pretrained(out)
+    summary = {"step": 0, "resumed_from": 0, "samples_per_s": 0.0, "warp": "none"}
+    if live_dir is not None:
+        live = Path(live_dir)
+        live.mkdir(parents=True, exist_ok=True)
+        text = json.dumps({"warp": "none", "family": params.train.family}, indent=2)
+        (live / "metrics.json").write_text(text + "\n")
+        (live / "plots" / "metrics").mkdir(parents=True, exist_ok=True)
+    return summary
 
 
 def warp_task(params: Params, kind: str, size: tuple[int, int]) -> tuple:
@@ -108,10 +137,19 @@ def train_generator(
     checkpoints: str | Path | None = None,
     live_dir: str | Path | None = None,
     samples_dir: str | Path | None = None,
+    vae_dir: str | Path | None = None,
+    warped_dir: str | Path | None = None,
 ) -> dict:
-    """Train the family's generator over the frozen warp saved in `warp_dir`; save to `out`."""
+    """Train the family's generator over the frozen warp saved in `warp_dir`; save to `out`.
+
+    ldm also reads the VAE in `vae_dir` (stage train_vae) and, when given, the warped
+    garments in `warped_dir` (stage warp_cloth) instead of running the warp every step."""
     dataset = Path(dataset)
     warp_kind, kind = family_kinds(params.train.family, params.train_warp.module)
+    if kind == "catvton":  # the local weights first: a missing path fails at once
+        from vton.train.diffusion_setup import catvton_folders
+
+        catvton_folders(params)
     warp = load_model(warp_dir, WARPS)
     if warp.kind != warp_kind:
         raise ValueError(
@@ -120,8 +158,23 @@ def train_generator(
             f"train_warp first"
         )
     size = train_size(params, dataset)
-    config, section, build = generator_task(params, kind, warp, size)
-    weights = (Path(warp_dir) / WEIGHTS_NAME).read_bytes()
+    identity: dict = {"warp": file_digest(Path(warp_dir) / WEIGHTS_NAME), "size": size}
+    vae = None
+    if kind == "ldm":
+        from vton.families.vae import load_vae
+
+        if vae_dir is None:
+            raise ValueError("the ldm family needs the VAE (stage train_vae, --vae)")
+        vae = load_vae(vae_dir, "--vae (stage train_vae's output)")
+        identity["vae"] = tree_digest(vae_dir)
+    config, section, build = generator_task(params, kind, warp, size, vae)
+    if kind == "catvton":
+        identity["pretrained"] = config.identity
+        config = config.model
+    warped = None
+    if kind == "ldm" and warped_dir is not None and (Path(warped_dir) / "train").is_dir():
+        warped = Path(warped_dir)
+        identity["warped"] = tree_digest(warped / "train")
     return _train(
         params,
         dataset,
@@ -134,13 +187,19 @@ def train_generator(
         checkpoints,
         live_dir,
         samples_dir,
-        identity={"warp": hashlib.sha256(weights).hexdigest(), "size": size},
+        identity=identity,
+        warped=warped,
     )
 
 
-def generator_task(params: Params, kind: str, warp, size: tuple[int, int]) -> tuple:
-    """(model config, params section, task builder) of a generator kind over `warp`."""
+def generator_task(params: Params, kind: str, warp, size: tuple[int, int], vae=None) -> tuple:
+    """(model config, params section, task builder) of a generator kind over `warp` (ldm:
+    and the VAE it diffuses in; catvton: a `Pretrained` config instead of the model's)."""
     g = params.train_generator
+    if kind in ("ldm", "catvton"):
+        from vton.train.diffusion_setup import diffusion_task
+
+        return diffusion_task(params, kind, warp, size, vae)
     if kind == "tom":
         from vton.models.tom import TOM, TOMConfig
         from vton.train.tasks import TomTask
@@ -209,6 +268,7 @@ def _train(
     live_dir: str | Path | None,
     samples_dir: str | Path | None,
     identity: dict | None = None,
+    warped: Path | None = None,
 ) -> dict:
     """Start the runtime, build the task (`build`, after seeding every RNG), fingerprint the
     run (model config, losses, data, seed, dataset and `identity`) and `fit` it, all with
@@ -219,10 +279,10 @@ def _train(
         with deterministic(runtime.device):
             seed_everything(t.seed)
             task = build()
-            data = TryOnDataset(dataset, "train", size=size, augment=t.data)
+            data = TryOnDataset(dataset, "train", size=size, augment=t.data, warped=warped)
             fp = fingerprint(
                 kind=kind,
-                model=dataclasses.asdict(config),
+                model=_model_identity(config),
                 loss=_loss_params(section),
                 data=dataclasses.asdict(t.data),
                 seed=t.seed,

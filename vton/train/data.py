@@ -19,6 +19,8 @@ Sample contract (`dict`):
   cloth_mask        (1, H, W) float32 {0, 1}
   id, cloth_id      str
   seed              int, the sample's augmentation seed (training draws per-sample noise from it)
+  cloth_warp        (3, H, W) float32 in [-1, 1], only with a `warped` root (stage warp_cloth):
+  cloth_warp_mask   (1, H, W) float32 {0, 1}      the pre-warped garment and its mask
 Label maps and keypoints stay compact here (a sample is ~2 MB at 256x192, not ~17 MB);
 `vton.models.inputs.person_representation` expands them to one-hot channels and heatmaps
 on the device.
@@ -49,6 +51,7 @@ MASKS = (
     "densepose",
     "agnostic_mask",
     "cloth_mask",
+    "cloth_warp_mask",
 )
 UPPER_GROUP = [name for name, _ in labels.PARSE_GROUPS].index("upper")
 
@@ -72,7 +75,7 @@ def _transform(height: int, width: int, augment: TrainData | None):
         ]
     return A.Compose(
         steps,
-        additional_targets={"agnostic": "image", "cloth": "image"}
+        additional_targets={"agnostic": "image", "cloth": "image", "cloth_warp": "image"}
         | {name: "mask" for name in MASKS},
         keypoint_params=A.KeypointParams(format="xy", remove_invisible=False),
     )
@@ -90,8 +93,11 @@ def load_pair(
     size: tuple[int, int] | None = None,
     augment: TrainData | None = None,
     seed: int = 0,
+    warped: Path | None = None,
 ) -> dict:
     """Read one pair at `size` (height, width; None: the files' size), see the contract above.
+
+    `warped`: the root stage warp_cloth wrote; the pair's pre-warped garment is read from it.
 
     Raises FileNotFoundError naming the missing file (run the annotation stages first).
     """
@@ -114,6 +120,16 @@ def load_pair(
                 f"(run `dvc repro validate` or `vton validate --require ...`)"
             )
     arrays = {name: read_rgb(paths[name]) for name in IMAGES}
+    if warped is not None:
+        from vton.families.warp_cloth import warped_path
+
+        for kind in ("cloth_warp", "cloth_warp_mask"):
+            path = warped_path(warped, split, kind, person_id)
+            if not path.is_file():
+                raise FileNotFoundError(f"{path} is missing: run stage warp_cloth first")
+        arrays["cloth_warp"] = read_rgb(warped_path(warped, split, "cloth_warp", person_id))
+        warped_mask = masks.read_mask(warped_path(warped, split, "cloth_warp_mask", person_id))
+        arrays["cloth_warp_mask"] = warped_mask.astype(np.uint8)
     arrays["parse"] = labels.group13(labels.read_parse(paths["parse"]))
     agnostic_ids = labels.read_parse(paths["parse_agnostic"])
     arrays["parse_agnostic"] = labels.group13(agnostic_ids)
@@ -130,6 +146,10 @@ def load_pair(
     inside = (moved[:, 0] >= 0) & (moved[:, 0] < width) & (moved[:, 1] >= 0)
     moved[~(inside & (moved[:, 1] < height)), 2] = 0  # moved out of the frame: missing
     parse = out["parse"]
+    extra = {}
+    if warped is not None:
+        extra["cloth_warp"] = _to_image(out["cloth_warp"])
+        extra["cloth_warp_mask"] = torch.from_numpy(out["cloth_warp_mask"][None].astype(np.float32))
     return {
         "person": _to_image(out["image"]),
         "agnostic": _to_image(out["agnostic"]),
@@ -145,6 +165,7 @@ def load_pair(
         "id": person_id,
         "cloth_id": cloth_id,
         "seed": seed,  # the augmentation seed: per-sample randomness of training (SPADE noise)
+        **extra,
     }
 
 
@@ -163,6 +184,7 @@ class TryOnDataset(Dataset):
         unpaired: bool = False,
         size: tuple[int, int] | None = None,
         augment: TrainData | None = None,
+        warped: Path | None = None,
     ):
         self.layout = Layout(Path(root))
         self.split = split
@@ -174,6 +196,7 @@ class TryOnDataset(Dataset):
             raise ValueError(f"{pairs_path} lists no pairs")
         self.size = size
         self.augment = augment
+        self.warped = warped
 
     def __len__(self) -> int:
         return len(self.pairs)
@@ -182,7 +205,7 @@ class TryOnDataset(Dataset):
         index, seed = key if isinstance(key, tuple) else (key, key)
         person_id, cloth_id = self.pairs[index]
         return load_pair(
-            self.layout, self.split, person_id, cloth_id, self.size, self.augment, seed
+            self.layout, self.split, person_id, cloth_id, self.size, self.augment, seed, self.warped
         )
 
 

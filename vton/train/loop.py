@@ -81,6 +81,7 @@ def load_checkpoint(task: Task, path: Path, expected: str) -> Resumed:
     for name, opt in task.optimizers.items():
         opt.load_state_dict(state["optimizers"][name])
     task.scaler_state = state.get("scaler")
+    task.load_extra_state(state.get("extra") or {})
     history = [(int(step), dict(row)) for step, row in state.get("history", [])]
     preview = state.get("preview")
     return Resumed(
@@ -107,6 +108,7 @@ def save_checkpoint(
             "nets": {n: net.state_dict() for n, net in task.nets.items()},
             "optimizers": {n: o.state_dict() for n, o in task.optimizers.items()},
             "scaler": task.scaler.state_dict(),
+            "extra": task.extra_state(),
             "history": history,
             "preview": None if preview is None else torch.from_numpy(preview),
             "timings": timings or {},
@@ -181,7 +183,7 @@ def fit(
         write_png(samples_dir / f"step_{start:06d}.png", resumed.preview)
     summary = run.summary()
     if runtime.main:
-        cast(ConfigModule, task.nets[task.export_name]).save_pretrained(out)
+        cast(ConfigModule, task.exported()).save_pretrained(out)
         if live is not None:
             live.summary.update({k: v for k, v in summary.items() if k != "step"})
             live.make_summary()

@@ -70,6 +70,17 @@ class Task:
         """A grid of the last step's inputs and outputs, (H, W, 3) uint8."""
         raise NotImplementedError
 
+    def extra_state(self) -> dict:
+        """What the checkpoint keeps besides nets and optimisers (an EMA, say)."""
+        return {}
+
+    def load_extra_state(self, state: dict) -> None:
+        pass
+
+    def exported(self) -> nn.Module:
+        """The module `fit` saves at the end (its `save_pretrained`)."""
+        return self.nets[self.export_name]
+
 
 class GmmTask(Task):
     export_name = "gmm"

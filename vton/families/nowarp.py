@@ -1,0 +1,24 @@
+"""The warp slot of a family that warps nothing (catvton): the garment as photographed.
+
+Stage `train_warp` saves it (no weights to train) so that every family fills the same two
+model folders; `vton.families.forward.run_warp` passes the flat garment and its mask on.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from vton.models.blocks import ConfigModule
+
+
+@dataclass(frozen=True)
+class NoWarpConfig:
+    pass
+
+
+class NoWarp(ConfigModule):
+    kind = "none"
+    config_class = NoWarpConfig
+
+    def __init__(self, config: NoWarpConfig | None = None):
+        super().__init__(config or NoWarpConfig())
