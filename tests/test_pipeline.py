@@ -25,7 +25,9 @@ TINY_TRAIN = {  # params section -> (sub-section or None) -> values
         "tom": {"steps": 4, "width": 4, "depth": 3, "sample_every": 2},
         "unet_sa": {"steps": 4, "ngf": 4, "downsamplings": 3, "res_blocks": 1, "d_ndf": 4},
         "spade": {"steps": 4, "ngf": 4, "hidden": 8, "injection": 4, "d_ndf": 4},
+        "ldm": {"steps": 4, "width": 8, "levels": 2, "sample_steps": 4, "sample_every": 2},
     },
+    "train_vae": {None: {"steps": 4, "width": 8, "sample_every": 2}},
 }
 
 

@@ -1,5 +1,6 @@
 """The learning stages inside the real DVC pipeline: an experiment on the generator's
-learning rate, and the three families side by side in `dvc exp show`."""
+learning rate, and the families side by side in `dvc exp show` (the diffusion family ldm
+with its sampling time)."""
 
 from __future__ import annotations
 
@@ -56,11 +57,17 @@ def test_exp_runs_switch_the_family_and_show_side_by_side(repo: Path):
     hrviton = ("-S", "train.family=hrviton", "-S", "train.data.width=32")
     out = run(repo, "dvc", "exp", "run", *hrviton, "-n", "hrviton")
     assert {"train_warp", "train_generator", "evaluate"} <= _ran(out)
+    # ldm over the baseline's warp and VAE: only its generator and the evaluation run
+    out = run(repo, "dvc", "exp", "run", "-S", "train.family=ldm", "-n", "ldm")
+    assert _ran(out) == {"train_generator", "evaluate"}
 
     rows = _rows(repo)
     family = {name: row["evaluate"]["family"] for name, row in rows.items()}
     assert family["main"] == family["tom-lr"] == "gmm+tom"
     assert (family["unet-sa"], family["hrviton"]) == ("gmm+unet_sa", "tocg+spade")
+    assert family["ldm"] == "gmm+ldm"
+    seconds = {name: row["evaluate"]["seconds_per_image"] for name, row in rows.items()}
+    assert all(v > 0 for v in seconds.values()) and seconds["ldm"] > seconds["main"]
     lr = {name: row["params"]["train_generator"]["tom"]["lr"] for name, row in rows.items()}
     assert lr["tom-lr"] == 0.005 and lr["main"] == 0.001
     ssim = {name: row["evaluate"]["ssim"] for name, row in rows.items()}
@@ -69,4 +76,5 @@ def test_exp_runs_switch_the_family_and_show_side_by_side(repo: Path):
         assert 0 < row["evaluate"]["ssim"] <= 1 and row["generator"]["train_loss"] > 0, name
     # The same table as `dvc exp show` prints it: every run side by side.
     table = run(repo, "dvc", "exp", "show", "--csv")
-    assert all(name in table for name in ("tom-lr", "unet-sa", "hrviton", "tocg+spade"))
+    names = ("tom-lr", "unet-sa", "hrviton", "tocg+spade", "ldm", "gmm+ldm", "seconds_per_image")
+    assert all(name in table for name in names)
