@@ -13,12 +13,20 @@ params.yaml's; the sizes are the design's:
   hrviton  TOCGConfig.full() + TOCGDiscriminatorConfig.full() (adversarial on) at 256x192,
            then SPADEConfig.full(upsamplings_for(H)) + SPADEDiscriminatorConfig.full() at
            1024x768 over that frozen TOCG (which, as in training, runs at the batch's size)
+  ldm      the latent-diffusion U-Net (128, 256, 512, 512 channels, 2 blocks a level, AdaGN +
+           SE) in Stable Diffusion's VAE (its config; `--sd` loads local weights) at 512x384,
+           then one full-resolution DDIM sample of 200 steps
+  catvton  SD-1.5 inpainting's U-Net (860M; only its 49.57M self-attention trains, gradient
+           checkpointing on) and VAE at 512x384 (a 128x48 latent), then one DDIM sample of
+           50 steps with guidance 2.5
 
 Printed per model (a markdown table, one row as each model finishes): trainable parameters
-(M; generator + discriminator), batch, samples/s and s/step over the steps after
-`--warmup` (synchronised), peak CUDA memory (max_memory_allocated, reset per model; frozen
-warp included) and the last step's losses, with a finite check. Exit status 1 when a model
-fails or ends with a non-finite loss, 2 when `--device cuda` finds no CUDA.
+(M; generator + discriminator; a diffusion model's trainable ones), batch, samples/s and
+s/step over the steps after `--warmup` (synchronised), peak CUDA memory (max_memory_allocated,
+reset per model; frozen warp included), the last step's losses with a finite check, and
+for the diffusion families the seconds of one full-resolution sample of the batch. Exit
+status 1 when a model fails or ends with a non-finite loss, 2 when `--device cuda` finds no
+CUDA.
 
     python bench/families_gpu.py                                # CUDA, bfloat16 AMP, 200 steps
     python bench/families_gpu.py --amp-dtype float16 --spade-size 512x384 --unet-sa-size 1024x768
@@ -54,7 +62,21 @@ SIZES = {
     "unet_sa": ("512x384", "64x48"),
     "tocg": ("256x192", "128x96"),
     "spade": ("1024x768", "64x32"),
+    "ldm": ("512x384", "64x48"),
+    "catvton": ("512x384", "64x48"),
 }
+# Stable Diffusion's VAE (sd-vae-ft-mse's config) and the toy stand-in
+SD_VAE = {
+    "block_out_channels": [128, 256, 512, 512],
+    "layers_per_block": 2,
+    "latent_channels": 4,
+    "norm_num_groups": 32,
+    "down_block_types": ["DownEncoderBlock2D"] * 4,
+    "up_block_types": ["UpDecoderBlock2D"] * 4,
+    "scaling_factor": 0.18215,
+}
+TOY_VAE = SD_VAE | {"block_out_channels": [8, 16, 16, 16], "layers_per_block": 1}
+TOY_VAE |= {"norm_num_groups": 8}
 BATCHES = 4  # distinct synthetic batches, cycled
 
 
@@ -70,6 +92,7 @@ class Result:
     peak_gib: float = math.nan
     losses: dict = dataclasses.field(default_factory=dict)
     error: str = ""
+    sample_s: float = math.nan  # one full-resolution sample (diffusion families)
 
     @property
     def ok(self) -> bool:
@@ -79,16 +102,17 @@ class Result:
         loss = ", ".join(f"{k} {v:.4g}" for k, v in self.losses.items() if k in ("loss", "d_loss"))
         peak = "n/a" if math.isnan(self.peak_gib) else f"{self.peak_gib:.2f}"
         status = "yes" if self.ok else (f"**no**: {self.error}" if self.error else "**no**")
+        sample = "" if math.isnan(self.sample_s) else f"{self.sample_s:.2f}"
         return (
             f"| {self.family} | {self.model} | {self.size} | {self.batch} | {self.params} | "
             f"{self.samples_per_s:.2f} | {self.s_per_step:.3f} | {peak} | "
-            f"{loss} | {status} |"
+            f"{loss} | {status} | {sample} |"
         )
 
 
 HEADER = (
     "| family | model | size | batch | params (M) | samples/s | s/step | peak GiB | last loss "
-    "| finite |\n|---|---|---|---|---|---|---|---|---|---|"
+    "| finite | sample s |\n|---|---|---|---|---|---|---|---|---|---|---|"
 )
 
 
@@ -146,13 +170,21 @@ def sync(device: torch.device) -> None:
 
 def count(task: Task) -> str:
     return " + ".join(
-        f"{sum(p.numel() for p in net.parameters()) / 1e6:.2f}" for net in task.nets.values()
+        f"{sum(p.numel() for p in net.parameters() if p.requires_grad) / 1e6:.2f}"
+        for net in task.nets.values()
     )
 
 
-def measure(args, runtime: Runtime, result: Result, build: Callable[[], Task]) -> Task | None:
-    """Build the task (seeded), set it up and time `args.steps` steps into `result`; the task
-    (None when it failed, the error in `result`)."""
+def measure(
+    args,
+    runtime: Runtime,
+    result: Result,
+    build: Callable[[], Task],
+    sample: Callable[[Task, dict], object] | None = None,
+) -> Task | None:
+    """Build the task (seeded), set it up and time `args.steps` steps into `result`, then
+    `sample(task, batch)` once (timed, in eval mode); the task (None when it failed, the
+    error in `result`)."""
     device = runtime.device
     gc.collect()
     if device.type == "cuda":
@@ -175,6 +207,15 @@ def measure(args, runtime: Runtime, result: Result, build: Callable[[], Task]) -
         seconds, timed = time.perf_counter() - began, args.steps - warmup
         result.s_per_step = seconds / timed
         result.samples_per_s = timed * result.batch / seconds
+        if sample is not None:
+            for net in task.nets.values():
+                net.eval()
+            batch = task.to_device(data[0])
+            began = time.perf_counter()
+            with torch.no_grad(), runtime.autocast():
+                sample(task, batch)
+            sync(device)
+            result.sample_s = time.perf_counter() - began
         if device.type == "cuda":
             result.peak_gib = torch.cuda.max_memory_allocated(device) / 2**30
         return task
@@ -291,7 +332,95 @@ def run_hrviton(args, params, runtime: Runtime, results: list[Result]) -> None:
     measure(args, runtime, results[-1], build_spade)
 
 
-RUNS = {"gmm_tom": run_gmm_tom, "unet_sa": run_unet_sa, "hrviton": run_hrviton}
+def _vae(args):
+    """Stable Diffusion's VAE: local weights (`--sd`), else its config freshly initialised."""
+    from diffusers import AutoencoderKL
+
+    from vton.families.vae import load_vae
+
+    if args.sd:
+        return load_vae(args.sd, "--sd")
+    return AutoencoderKL(**(TOY_VAE if args.toy else SD_VAE))
+
+
+def run_ldm(args, params, runtime: Runtime, results: list[Result]) -> None:
+    from vton.families.ldm import LatentDiffusion, ldm_config
+    from vton.train.diffusion_tasks import LdmTask
+
+    size = parse_size(args.ldm_size)
+    width, levels, layers = (8, 2, 1) if args.toy else (128, 4, 2)
+    s = dataclasses.replace(
+        params.train_generator.ldm,
+        batch_size=args.batch,
+        width=width,
+        levels=levels,
+        layers=layers,
+        gradient_checkpointing=args.checkpointing,
+        perceptual_weights=args.perceptual_weights or params.train_generator.ldm.perceptual_weights,
+    )
+    vae = _vae(args)
+    gmm = gmm_net(args, size)
+
+    def build() -> Task:
+        model = LatentDiffusion(ldm_config(s, dict(vae.config), size))
+        model.vae.load_state_dict(vae.state_dict())
+        return LdmTask(model, gmm, s)
+
+    def sample(task: Task, batch: dict) -> object:
+        warped = task.warped(batch)  # type: ignore[attr-defined]
+        steps = 4 if args.toy else s.sample_steps
+        return task.model.sample(batch, warped.cloth, warped.mask, steps=steps)  # type: ignore[attr-defined]
+
+    name = f"ldm unet {width}x{levels} levels"
+    results.append(Result("ldm", name, args.ldm_size, s.batch_size))
+    measure(args, runtime, results[-1], build, sample)
+
+
+def run_catvton(args, params, runtime: Runtime, results: list[Result]) -> None:
+    from diffusers import UNet2DConditionModel
+
+    from vton.families.catvton import SD15_INPAINTING_UNET, CatVTON, CatVTONConfig
+    from vton.train.diffusion_tasks import CatvtonTask
+
+    c = dataclasses.replace(
+        params.train_generator.catvton,
+        batch_size=args.batch,
+        gradient_checkpointing=args.checkpointing,
+    )
+    vae = _vae(args)
+    unet_config = dict(SD15_INPAINTING_UNET)
+    if args.toy:
+        unet_config |= {"block_out_channels": [16, 32], "layers_per_block": 1}
+        unet_config |= {"down_block_types": ["CrossAttnDownBlock2D", "DownBlock2D"]}
+        unet_config |= {"up_block_types": ["UpBlock2D", "CrossAttnUpBlock2D"]}
+        unet_config |= {"cross_attention_dim": 16, "attention_head_dim": 4, "norm_num_groups": 8}
+
+    def build() -> Task:
+        if args.sd:
+            model = CatVTON.from_local(args.sd, args.sd)
+        else:
+            unet = UNet2DConditionModel(**unet_config)
+            model = CatVTON(
+                CatVTONConfig(unet_config=dict(unet.config), vae_config=dict(vae.config))
+            )
+            model.vae.load_state_dict(vae.state_dict())
+        return CatvtonTask(model, c)
+
+    def sample(task: Task, batch: dict) -> object:
+        steps = 2 if args.toy else c.sample_steps
+        return task.model.sample(batch, steps=steps, guidance=c.guidance)  # type: ignore[attr-defined]
+
+    results.append(Result("catvton", "sd15-inpainting attn1", args.catvton_size, c.batch_size))
+    measure(args, runtime, results[-1], build, sample)
+
+
+RUNS = {
+    "gmm_tom": run_gmm_tom,
+    "unet_sa": run_unet_sa,
+    "hrviton": run_hrviton,
+    "ldm": run_ldm,
+    "catvton": run_catvton,
+}
 
 
 def arguments() -> argparse.Namespace:
@@ -312,10 +441,20 @@ def arguments() -> argparse.Namespace:
     p.add_argument("--gmm-width", type=int, default=None, help="default 64 (toy 8)")
     p.add_argument("--gmm-levels", type=int, default=0, help="0: correlation at 16 rows")
     p.add_argument("--tom-width", type=int, default=None, help="default 64 (toy 8)")
-    for name, what in (("gmm-tom", "gmm_tom"), ("unet-sa", "unet_sa")):
+    for name, what in (("gmm-tom", "gmm_tom"), ("unet-sa", "unet_sa"), ("ldm", "ldm")):
         p.add_argument(f"--{name}-size", default=None, help=f"HxW, default {SIZES[what][0]}")
     p.add_argument("--tocg-size", default=None, help=f"HxW, default {SIZES['tocg'][0]}")
     p.add_argument("--spade-size", default=None, help="HxW: 1024x768 (default), 512x384, 256x192")
+    p.add_argument("--catvton-size", default=None, help=f"HxW, default {SIZES['catvton'][0]}")
+    p.add_argument(
+        "--sd", default="", help="a local SD-1.5 inpainting pipeline root (unet/, vae/) to load"
+    )
+    p.add_argument(
+        "--checkpointing",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="gradient checkpointing of the diffusion U-Nets",
+    )
     p.add_argument("--perceptual-weights", default="", help="local VGG19 state dict: VGG terms on")
     p.add_argument(
         "--cudnn-benchmark",

@@ -4,15 +4,20 @@ For each size, on synthetic samples with exact annotations written at that size 
 size of another aspect, e.g. 64x32, loads the 4:3 files resized to it):
 - loader only: the DataLoader alone (same workers, batch and augmentation), the bound
   that data loading puts on training (the baseline, measured in the same run);
-- for each family (gmm_tom: gmm + tom, unet_sa: gmm + unet_sa, hrviton: tocg + spade),
-  `train_warp` then `train_generator` as the stages run them: params.yaml's widths (its
-  CPU presets) at that size, `--set` to change any param; the GMM correlates at 16 rows
-  (levels = log2(height / 16)) unless `--set train_warp.gmm.levels=N` says otherwise.
+- for each family (gmm_tom: gmm + tom, unet_sa: gmm + unet_sa, hrviton: tocg + spade,
+  ldm: gmm + the latent-diffusion U-Net in a VAE that `train_vae` trains first, its rate
+  in the footnote), `train_warp` then `train_generator` as the stages run them:
+  params.yaml's widths (its CPU presets) at that size, `--set` to change any param; the GMM
+  correlates at 16 rows (levels = log2(height / 16)) unless `--set train_warp.gmm.levels=N`
+  says otherwise.
   Reported: samples/s of each stage after one warm-up run per size, from fit's summary
   once the first batch is in (the loader workers' start, seconds on a busy machine, is left
   out of both the stages and the baseline), the fraction of step time spent waiting for the
   next batch (target < 10%), and each model's parameters (the generators': G only).
-  gmm_tom and unet_sa share one gmm run (the same warp params).
+  gmm_tom and unet_sa share one gmm run (the same warp params). Seconds per sample: one
+  try-on of one test pair by the trained family (`TryOnModel`; ldm: DDIM with its
+  `sample_steps`), after a warm-up one. catvton needs local SD weights and is not run here
+  (`bench/families_gpu.py` runs it at full size on a GPU).
 
     python bench/train.py [--sizes 256x192,512x384] [--families gmm_tom,unet_sa,hrviton]
                           [--steps 6] [--samples 16] [--set train_generator.unet_sa.ngf=56]
@@ -38,6 +43,7 @@ from vton.layout import Layout, write_pairs
 from vton.sources.sample import generate_sample
 from vton.train import train_generator, train_warp
 from vton.train.data import StepBatches, TryOnDataset
+from vton.train.diffusion_setup import train_vae
 from vton.writer import write_sample
 
 PROJECT = Path(__file__).resolve().parents[1]
@@ -47,6 +53,8 @@ SECTIONS = {  # params section of each model kind
     "tom": ("train_generator", "tom"),
     "unet_sa": ("train_generator", "unet_sa"),
     "spade": ("train_generator", "spade"),
+    "ldm": ("train_generator", "ldm"),
+    "vae": ("train_vae",),
 }
 WIDTHS = {  # the size knobs of each kind, for the footnote
     "gmm": ("width", "levels"),
@@ -54,7 +62,9 @@ WIDTHS = {  # the size knobs of each kind, for the footnote
     "tom": ("width", "depth", "adversarial"),
     "unet_sa": ("ngf", "downsamplings", "res_blocks", "d_ndf"),
     "spade": ("ngf", "hidden", "injection", "upsamplings", "d_ndf"),
+    "ldm": ("width", "levels", "layers", "sample_steps"),
 }
+DEFAULT_FAMILIES = [f for f in FAMILIES if f != "catvton"]
 
 
 def write_dataset(root: Path, count: int, height: int) -> None:
@@ -143,18 +153,39 @@ def at_size(base: Params, family: str, size: tuple[int, int], steps: int, levels
 
 
 def section(params: Params, kind: str):
-    top, name = SECTIONS[kind]
-    return getattr(getattr(params, top), name)
+    out = params
+    for name in SECTIONS[kind]:
+        out = getattr(out, name)
+    return out
+
+
+def seconds_per_sample(root: Path, warp_dir: Path, gen_dir: Path, size: tuple[int, int]) -> float:
+    """One try-on of one pair by the trained family, after a warm-up one."""
+    import torch
+
+    from vton.families.tryon_model import TryOnModel
+
+    model = TryOnModel.from_pretrained(warp_dir, gen_dir)
+    pair = TryOnDataset(root, "train", size=size)[0]
+    batch = {k: v[None] for k, v in pair.items() if isinstance(v, torch.Tensor)}
+    model(batch)
+    began = time.perf_counter()
+    model(batch)
+    return time.perf_counter() - began
 
 
 def millions(directory: Path, expect: tuple[str, ...]) -> float:
     model = load_model(directory, expect)
-    return sum(p.numel() for p in model.parameters()) / 1e6
+    return sum(p.numel() for p in model.parameters() if p.requires_grad) / 1e6  # trained
+
+
+VAE_RATES: list[str] = []  # "HxW samples/s" of train_vae, for the footnote
 
 
 def measure_size(args, base: Params, size: tuple[int, int], levels: bool) -> list[str]:
     """The table rows of one size: every family's two stages against the loader alone."""
     rows, loader_rates, warps = [], {}, {}
+    vae_rates = VAE_RATES
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp) / "dataset"
         write_dataset(root, args.samples, size[0])
@@ -167,7 +198,15 @@ def measure_size(args, base: Params, size: tuple[int, int], levels: bool) -> lis
             if warp_kind not in warps:  # gmm_tom and unet_sa train the same gmm
                 summary = train_warp(params, root, warp_dir)
                 warps[warp_kind] = (summary, millions(warp_dir, WARPS))
-            (warp, warp_m), gen = warps[warp_kind], train_generator(params, root, warp_dir, gen_dir)
+            extra = {}
+            if gen_kind == "ldm":
+                vae = train_vae(params, root, Path(tmp) / "vae")
+                vae_rates.append(
+                    f"{size[0]}x{size[1]} {steady(vae, params.train_vae.batch_size):.1f}"
+                )
+                extra["vae_dir"] = Path(tmp) / "vae"
+            gen = train_generator(params, root, warp_dir, gen_dir, **extra)
+            warp, warp_m = warps[warp_kind]
             warp_rate = steady(warp, section(params, warp_kind).batch_size)
             batch = section(params, gen_kind).batch_size
             if batch not in loader_rates:
@@ -177,7 +216,8 @@ def measure_size(args, base: Params, size: tuple[int, int], levels: bool) -> lis
                 f"{warp_kind} ({warp_m:.2f}M) | {warp_rate:.1f} | "
                 f"{warp['data_wait_fraction']:.1%} | "
                 f"{gen_kind} ({millions(gen_dir, GENERATORS):.2f}M) | "
-                f"{steady(gen, batch):.1f} | {gen['data_wait_fraction']:.1%} |"
+                f"{steady(gen, batch):.1f} | {gen['data_wait_fraction']:.1%} | "
+                f"{seconds_per_sample(root, warp_dir, gen_dir, size):.3f} |"
             )
             print(rows[-1], flush=True)
     return rows
@@ -187,6 +227,8 @@ def footnote(base: Params, args) -> str:
     parts = []
     for family in args.families:
         for kind in family_kinds(family, base.train_warp.module):
+            if kind not in WIDTHS:
+                continue
             s = section(base, kind)
             names = [
                 k for k in WIDTHS[kind] if not (kind == "gmm" and k == "levels" and args.levels)
@@ -198,14 +240,16 @@ def footnote(base: Params, args) -> str:
         f"({args.steps} steps per stage, {base.run.loader_workers} loader workers, augmentation "
         f"{'on' if t.data.augment else 'off'}, device {t.device}; "
         f"{'; '.join(dict.fromkeys(parts))}"
-        f"{'; gmm levels log2(height / 16)' if args.levels else ''})"
+        f"{'; gmm levels log2(height / 16)' if args.levels else ''}"
+        f"{f'; train_vae (width {base.train_vae.width}) samples/s: ' if VAE_RATES else ''}"
+        f"{', '.join(VAE_RATES)})"
     )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="256x192,512x384", help="HxW,HxW,...")
-    parser.add_argument("--families", default=",".join(FAMILIES), help="comma-separated")
+    parser.add_argument("--families", default=",".join(DEFAULT_FAMILIES), help="comma-separated")
     parser.add_argument("--samples", type=int, default=16, help="synthetic training samples")
     parser.add_argument("--steps", type=int, default=6, help="training steps per stage")
     parser.add_argument(
@@ -222,9 +266,9 @@ def main() -> None:
     args.levels = not any(s.startswith("train_warp.gmm.levels=") for s in args.set)
     print(
         "| size | family | loader only (baseline) | warp | samples/s | wait | generator "
-        "| samples/s | wait |"
+        "| samples/s | wait | s/sample |"
     )
-    print("|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     for size in args.sizes.split(","):
         height, width = (int(v) for v in size.split("x"))
         measure_size(args, base, (height, width), args.levels)

@@ -174,7 +174,7 @@ class VaeTrain:
     trained on the train split's person and garment photos."""
 
     pretrained: str = ""
-    steps: int = 300
+    steps: int = 400
     batch_size: int = 4
     lr: float = 1e-3
     width: int = 16  # channels of the first of the four levels (then 2x, 2x, 2x)
@@ -207,6 +207,7 @@ class LdmTrain:
     gradient_checkpointing: bool = False
     sample_steps: int = 200  # DDIM steps at evaluation and try-on
     eta: float = 0.0
+    clip_x0: bool = True  # each step's clean estimate clipped to [-1, 1] in pixel space
     log_every: int = 50
     sample_every: int = 500
     checkpoint_every: int = 250

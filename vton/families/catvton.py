@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import torch
 from torch import nn
@@ -113,12 +113,14 @@ class CatVTON(ConfigModule):
         super().__init__(config)
         if not config.unet_config or not config.vae_config:
             raise ValueError("a catvton config needs its unet_config and vae_config")
-        self.unet = UNet2DConditionModel.from_config(config.unet_config)
+        self.unet: Any = UNet2DConditionModel.from_config(config.unet_config)
         skip_cross_attention(self.unet)
         for name, p in self.unet.named_parameters():
             p.requires_grad_(is_self_attention(name))
         self.vae = frozen(vae_from_config(config.vae_config))
-        self.scheduler = diffusion.training_scheduler(config.schedule, config.timesteps)
+        self.scheduler = diffusion.training_scheduler(
+            cast(diffusion.Schedule, config.schedule), config.timesteps
+        )
 
     @classmethod
     def from_local(cls, unet: str | Path, vae: str | Path, **settings: Any) -> CatVTON:
@@ -205,7 +207,7 @@ class CatVTON(ConfigModule):
             e_cond, e_uncond = self(both, t.expand(2 * n)).chunk(2)
             return e_uncond + g * (e_cond - e_uncond)
 
-        scheduler = diffusion.sampling_scheduler(c.schedule, c.timesteps)
+        scheduler = diffusion.sampling_scheduler(cast(diffusion.Schedule, c.schedule), c.timesteps)
         z = diffusion.ddim_sample(
             eps,
             concat(z_person, z_garment),

@@ -13,8 +13,9 @@ the time embedding: `resnet_time_scale_shift="scale_shift"`) plus a squeeze-exci
 on every resnet block's residual branch (the design's SE blocks; diffusers has none).
 
 Sampling (`sample`): DDIM over the training schedule (`vton.families.diffusion`), starting
-from the composite's latent noised to the last timestep, decoded, clipped to [-1, 1] in
-pixel space, and pasted into the agnostic photo outside the mask.
+from the composite's latent noised to the last timestep, each step's clean estimate clipped
+to [-1, 1] in pixel space (`clip_x0`; decoded, clipped, encoded: the latent itself is never
+clipped), the last decoded and pasted into the agnostic photo outside the mask.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import torch
 from torch import nn
@@ -44,6 +45,7 @@ class LDMConfig:
     vae_config: dict = field(default_factory=dict)  # the AutoencoderKL's diffusers config
     sample_steps: int = 200
     eta: float = 0.0
+    clip_x0: bool = True  # the clean estimate clipped to [-1, 1] in pixel space at each step
     height: int = 0  # the training size (0: not recorded)
     width: int = 0
 
@@ -93,7 +95,7 @@ class LatentDiffusion(ConfigModule):
         channels = config.channels()
         groups = 8 if all(c % 8 == 0 for c in channels) else 1
         latent = config.latent_channels
-        self.unet = UNet2DModel(
+        unet: Any = UNet2DModel(
             sample_size=None,
             in_channels=2 * latent + 1,
             out_channels=latent,
@@ -104,13 +106,16 @@ class LatentDiffusion(ConfigModule):
             norm_num_groups=groups,
             resnet_time_scale_shift="scale_shift",
         )
-        resnets = [m for m in self.unet.modules() if type(m).__name__ == "ResnetBlock2D"]
+        self.unet = unet
+        resnets = [m for m in unet.modules() if type(m).__name__ == "ResnetBlock2D"]
         self.se = nn.ModuleList(
             SqueezeExcite(r.conv2.out_channels, config.se_reduction) for r in resnets
         )
         for resnet, se in zip(resnets, self.se, strict=True):
-            resnet.conv2.register_forward_hook(_gate(se))
-        self.scheduler = diffusion.training_scheduler(config.schedule, config.timesteps)
+            resnet.conv2.register_forward_hook(_gate(cast(SqueezeExcite, se)))
+        self.scheduler = diffusion.training_scheduler(
+            cast(diffusion.Schedule, config.schedule), config.timesteps
+        )
 
     def train(self, mode: bool = True):
         super().train(mode)
@@ -143,10 +148,11 @@ class LatentDiffusion(ConfigModule):
         c = self.config
         composite, mask = ldm_composite(batch, warped_cloth, warped_mask)
         cond = self.condition(composite, mask)
-        scheduler = diffusion.sampling_scheduler(c.schedule, c.timesteps)
+        scheduler = diffusion.sampling_scheduler(cast(diffusion.Schedule, c.schedule), c.timesteps)
 
         def eps(z: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
-            return self(torch.cat([z, cond], 1), t.expand(z.shape[0]))
+            e = self(torch.cat([z, cond], 1), t.expand(z.shape[0]))
+            return self.clipped(z, e, t) if c.clip_x0 else e
 
         z = diffusion.ddim_sample(
             eps,
@@ -159,6 +165,19 @@ class LatentDiffusion(ConfigModule):
         )
         decoded = diffusion.decode(self.vae, z).float().clamp(-1, 1)
         return diffusion.paste_back(decoded, batch["agnostic"].float(), mask), decoded
+
+    def clipped(self, z: torch.Tensor, eps: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+        """The noise that makes the step's clean estimate the clipped image's latent.
+
+        The one-step estimate (z - sqrt(1 - a) eps) / sqrt(a) divides by sqrt(a), 5e-5 at the
+        cosine schedule's last timestep: a small error of the noise becomes a huge latent.
+        It is decoded, clipped to [-1, 1] in pixel space and encoded again (never the latent
+        itself), and the noise recomputed from it."""
+        a = self.scheduler.alphas_cumprod.to(z.device, torch.float32)[t].view(-1, 1, 1, 1)
+        x0 = diffusion.predicted_x0(self.scheduler, z, eps, t.expand(z.shape[0]))
+        image = diffusion.decode(self.vae, x0.to(z.dtype)).clamp(-1, 1)
+        x0 = diffusion.encode(self.vae, image).float()
+        return ((z.float() - a.sqrt() * x0) / (1 - a).sqrt()).to(eps.dtype)
 
     def condition(self, composite: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         """(B, 5, h, w): the composite's latent (posterior mean) and the latent-size mask."""
@@ -198,6 +217,7 @@ def ldm_config(params_section: Any, vae_config: dict, size: tuple[int, int]) -> 
         vae_config=dict(vae_config),
         sample_steps=s.sample_steps,
         eta=s.eta,
+        clip_x0=s.clip_x0,
         height=size[0],
         width=size[1],
     )

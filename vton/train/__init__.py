@@ -30,7 +30,7 @@ from vton.train.tasks import Task
 
 # Params that only say how a trained diffusion model samples: they are saved in its config
 # (the defaults of evaluation and try-on) but keep a checkpoint valid.
-SAMPLING_KEYS = ("sample_steps", "eta", "guidance", "repaint")
+SAMPLING_KEYS = ("sample_steps", "eta", "guidance", "repaint", "clip_x0")
 
 
 def train_size(params: Params, dataset: Path) -> tuple[int, int]:

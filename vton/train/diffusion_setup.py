@@ -71,18 +71,37 @@ def train_vae(
             params, dataset, size, "vae", shape, v, build, out, checkpoints, live_dir, samples_dir
         )
         vae = load_vae(out)
+        # As the LDM paper does: latents scaled to unit variance, so that the noise schedule
+        # means at every timestep what it says (SD's 0.18215 is its own VAE's)
+        vae.register_to_config(scaling_factor=round(1 / latent_std(vae, dataset, size), 5))
+        vae.save_pretrained(out)
+        summary["scaling_factor"] = vae.config.scaling_factor
     summary["recon_l1"] = round(reconstruction_l1(vae, dataset, size), 5)
     if live_dir is not None:
-        _update_metrics(Path(live_dir), {"recon_l1": summary["recon_l1"]})
+        extra = {k: summary[k] for k in ("recon_l1", "scaling_factor") if k in summary}
+        _update_metrics(Path(live_dir), extra)
     return summary
 
 
-def reconstruction_l1(vae: Any, dataset: Path, size: tuple[int, int], n: int = 8) -> float:
-    """Mean L1 of the VAE's round trip (posterior mean) of up to `n` test photos."""
-    from vton.families.diffusion import decode, encode
+def latent_std(vae: Any, dataset: Path, size: tuple[int, int], n: int = 64) -> float:
+    """The standard deviation of the posterior means of up to `n` train photos."""
     from vton.train.data import TryOnDataset
 
-    data = TryOnDataset(dataset, "test", size=size)
+    data = TryOnDataset(dataset, "train", size=size)
+    photos = torch.stack([data[i]["person"] for i in range(min(n, len(data)))])
+    with torch.no_grad():
+        return float(vae.eval().encode(photos).latent_dist.mean.std())
+
+
+def reconstruction_l1(vae: Any, dataset: Path, size: tuple[int, int], n: int = 8) -> float:
+    """Mean L1 of the VAE's round trip (posterior mean) of up to `n` test photos (train
+    photos when the dataset has no test split)."""
+    from vton.families.diffusion import decode, encode
+    from vton.layout import Layout
+    from vton.train.data import TryOnDataset
+
+    split = "test" if Layout(dataset).pairs_path("test").is_file() else "train"
+    data = TryOnDataset(dataset, split, size=size)
     photos = torch.stack([data[i]["person"] for i in range(min(n, len(data)))])
     with torch.no_grad():
         recon = decode(vae, encode(vae.eval(), photos)).clamp(-1, 1)
@@ -131,7 +150,7 @@ def diffusion_task(params: Params, kind: str, warp: Any, size: tuple[int, int], 
     c = g.catvton
     unet_dir, vae_dir = catvton_folders(params)
     _divisible(size, 8, "the VAE's 8")
-    settings = {
+    settings: dict[str, Any] = {
         "sample_steps": c.sample_steps,
         "eta": c.eta,
         "guidance": c.guidance,

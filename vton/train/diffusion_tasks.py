@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import copy
 from types import SimpleNamespace
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import torch
@@ -57,11 +57,12 @@ class VaeTask(Task):
         b, c = self.to_device(batch), self.cfg
         images = torch.cat([b["person"], b["cloth"]])
         gens = diffusion.generators(torch.cat([b["seed"], b["seed"] + 1]), POSTERIOR)
+        vae: Any = self.run["vae"]
         with self.runtime.autocast():
-            posterior = self.run["vae"].encode(images).latent_dist
+            posterior = vae.encode(images).latent_dist
             noise = diffusion.per_sample_noise(gens, posterior.mean.shape[1:], images.device)
             z = posterior.mean + posterior.std * noise.to(posterior.mean.dtype)
-            recon = self.run["vae"].decode(z).sample.float()
+            recon = vae.decode(z).sample.float()
         l1 = F.l1_loss(recon, images)
         kl = posterior.kl().float().mean() / images[0].numel()
         loss = l1 + c.lambda_kl * kl
@@ -231,7 +232,7 @@ class CatvtonTask(_DiffusionTask):
                 return SimpleNamespace(sample=model(model.unet_input(x, *condition), timesteps))
 
             noisy, target = compute_dream_and_update_latents(
-                unet, sched, t, noise, noisy, noise, None, dream_detail_preservation=c.dream
+                cast(Any, unet), sched, t, noise, noisy, noise, cast(Any, None), c.dream
             )
         with self.runtime.autocast():
             eps = self.run["model"](model.unet_input(noisy, *condition), t).float()
