@@ -19,7 +19,7 @@ from vton.sources.sample import generate_sample
 SIZE = (128, 96)  # the tests' working size (infer.height x width)
 
 
-FAMILIES = ("gmm_tom", "unet_sa", "hrviton")
+FAMILIES = ("gmm_tom", "unet_sa", "hrviton", "ldm", "catvton")
 
 
 def tiny_checkpoint(root: Path, family: str = "gmm_tom") -> Path:
@@ -42,6 +42,8 @@ def tiny_checkpoint(root: Path, family: str = "gmm_tom") -> Path:
             UNetSAConfig(ngf=4, downsamplings=2, res_blocks=1, keep_unmasked=True)
         )
         warp = gmm
+    elif family in ("ldm", "catvton"):
+        warp, generator = _diffusion(family, gmm)
     else:
         warp = ConditionGenerator(
             TOCGConfig(ngf=4, levels=4, norm="instance", height=128, width=96)
@@ -50,6 +52,36 @@ def tiny_checkpoint(root: Path, family: str = "gmm_tom") -> Path:
     warp.save_pretrained(root / "warp")
     generator.save_pretrained(root / "generator")
     return root
+
+
+def _diffusion(family: str, gmm):
+    """(warp, generator) of a diffusion family at toy width, sampling in 3 (2) steps."""
+    from diffusers import UNet2DConditionModel
+
+    from vton.families.catvton import CatVTON, CatVTONConfig
+    from vton.families.ldm import LatentDiffusion, LDMConfig
+    from vton.families.nowarp import NoWarp
+    from vton.families.vae import build_vae
+
+    vae_config = dict(build_vae(8).config)
+    if family == "ldm":
+        config = LDMConfig(base_channels=8, levels=2, vae_config=vae_config, sample_steps=3)
+        return gmm, LatentDiffusion(dataclasses.replace(config, height=64, width=48))
+    unet = UNet2DConditionModel(
+        in_channels=9,
+        out_channels=4,
+        down_block_types=("CrossAttnDownBlock2D", "DownBlock2D"),
+        up_block_types=("UpBlock2D", "CrossAttnUpBlock2D"),
+        block_out_channels=(16, 32),
+        layers_per_block=1,
+        cross_attention_dim=16,
+        attention_head_dim=4,
+        norm_num_groups=8,
+    )
+    config = CatVTONConfig(
+        unet_config=dict(unet.config), vae_config=vae_config, sample_steps=2, height=64, width=48
+    )
+    return NoWarp(), CatVTON(config)
 
 
 def tiny_params(**serve) -> Params:

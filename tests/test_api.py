@@ -8,6 +8,7 @@ import json
 import struct
 import time
 import zlib
+from pathlib import Path
 
 import httpx
 import numpy as np
@@ -219,12 +220,25 @@ def test_the_pool_admits_workers_plus_queue_then_says_busy():
     pool.executor.shutdown()
 
 
+def vton_tryon(tmp_path: Path, images: dict, checkpoint: Path, *extra: str) -> None:
+    """`vton tryon` of the test photos with `checkpoint` at the tests' size."""
+    from vton.cli import main as vton_main
+
+    (tmp_path / "person.png").write_bytes(images["person"])
+    (tmp_path / "shirt.png").write_bytes(images["garment"])
+    params = tmp_path / "params.yaml"
+    params.write_text(f"infer:\n  height: {SIZE[0]}\n  width: {SIZE[1]}\n  device: cpu\n")
+    out = tmp_path / "result.png"
+    args = ["--person", str(tmp_path / "person.png"), "--garment", str(tmp_path / "shirt.png")]
+    common = ["--checkpoint", str(checkpoint), "--params", str(params), *extra]
+    assert vton_main(["tryon", *args, "--out", str(out), *common]) == 0
+    assert Image.open(out).size == (SIZE[1], SIZE[0])
+
+
 @pytest.mark.parametrize("family", ["unet_sa", "hrviton"])
 def test_every_family_checkpoint_serves_and_runs_in_vton_tryon(family, images, tmp_path, capsys):
     """The HTTP API over a socket and `vton tryon` with the other families' checkpoints
     (gmm_tom is what the tests above serve)."""
-    from vton.cli import main as vton_main
-
     checkpoint = tiny_checkpoint(tmp_path / "checkpoint", family)
     app = create_app_from_checkpoint(checkpoint, tiny_params(workers=1, queue=2))
     with LiveServer(app) as live, httpx.Client(base_url=live.url, timeout=60) as client:
@@ -236,13 +250,31 @@ def test_every_family_checkpoint_serves_and_runs_in_vton_tryon(family, images, t
         assert response.status_code == 200, response.text
         result = np.asarray(Image.open(io.BytesIO(response.content)))
         assert result.shape == (*SIZE, 3) and result.std() > 0
-    (tmp_path / "person.png").write_bytes(images["person"])
-    (tmp_path / "shirt.png").write_bytes(images["garment"])
-    params = tmp_path / "params.yaml"
-    params.write_text(f"infer:\n  height: {SIZE[0]}\n  width: {SIZE[1]}\n  device: cpu\n")
-    out = tmp_path / "result.png"
-    args = ["--person", str(tmp_path / "person.png"), "--garment", str(tmp_path / "shirt.png")]
-    common = ["--checkpoint", str(checkpoint), "--params", str(params)]
-    assert vton_main(["tryon", *args, "--out", str(out), *common]) == 0
-    assert Image.open(out).size == (SIZE[1], SIZE[0])
+    vton_tryon(tmp_path, images, checkpoint)
     capsys.readouterr()
+
+
+@pytest.mark.parametrize("family", ["ldm", "catvton"])
+def test_diffusion_checkpoints_take_sampling_options(family, images, tmp_path, capsys):
+    """steps / guidance / seed as form fields over a socket (the same seed, the same bytes),
+    a bad value is a 400; `vton tryon --steps` with a progress bar over the steps."""
+    checkpoint = tiny_checkpoint(tmp_path / "checkpoint", family)
+    app = create_app_from_checkpoint(checkpoint, tiny_params(workers=1, queue=2))
+    with LiveServer(app) as live, httpx.Client(base_url=live.url, timeout=120) as client:
+        model = client.get("/api/v1/health").json()["model"]
+        assert model["generator"]["kind"] == family
+        options = {"steps": "2", "seed": "5", "guidance": "2.0"}
+        first = client.post("/api/v1/tryon", files=files(images), data=options)
+        again = client.post("/api/v1/tryon", files=files(images), data=options)
+        assert first.status_code == again.status_code == 200, first.text
+        assert first.content == again.content  # seeded sampling is reproducible
+        other = client.post("/api/v1/tryon", files=files(images), data=options | {"seed": "6"})
+        assert other.status_code == 200 and other.content != first.content
+        for bad in ({"steps": "0"}, {"steps": "many"}, {"guidance": "-1"}):
+            assert_error(
+                client.post("/api/v1/tryon", files=files(images), data=bad), 400, "bad_option"
+            )
+        assert_healthy(client)
+    capsys.readouterr()
+    vton_tryon(tmp_path, images, checkpoint, "--steps", "3")
+    assert "sampling" in capsys.readouterr().err  # the bar over the 3 steps

@@ -144,6 +144,13 @@ def tiny_catvton(tiny_sd: Path) -> CatVTON:
     return CatVTON.from_local(tiny_sd / "unet", tiny_sd / "vae", sample_steps=2)
 
 
+def test_the_cli_offers_every_family():
+    from vton.cli import train as cli_train
+    from vton.families.kinds import FAMILIES
+
+    assert tuple(cli_train.FAMILIES) == tuple(FAMILIES)
+
+
 # --- schedules -------------------------------------------------------------------------
 
 

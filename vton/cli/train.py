@@ -7,10 +7,14 @@ import dataclasses
 import json
 from pathlib import Path
 
+# vton.families.kinds.FAMILIES, spelled out: importing it loads torch before argparse runs
+FAMILIES = ("gmm_tom", "unet_sa", "hrviton", "ldm", "catvton")
+
 
 def cmd_train(args: argparse.Namespace) -> int:
     from vton.config import load_params
     from vton.train import train_generator, train_warp
+    from vton.train.diffusion_setup import train_vae
 
     params = load_params(args.params)
     if args.family:
@@ -20,10 +24,20 @@ def cmd_train(args: argparse.Namespace) -> int:
     where = {"checkpoints": args.checkpoints, "live_dir": args.live, "samples_dir": args.samples}
     if args.model == "warp":
         summary = train_warp(params, args.dataset, args.out, **where)
+    elif args.model == "vae":
+        summary = train_vae(params, args.dataset, args.out, **where)
     else:
         if args.warp is None:
             raise ValueError("vton train generator needs --warp DIR, the trained warp directory")
-        summary = train_generator(params, args.dataset, args.warp, args.out, **where)
+        summary = train_generator(
+            params,
+            args.dataset,
+            args.warp,
+            args.out,
+            vae_dir=args.vae,
+            warped_dir=args.warped,
+            **where,
+        )
     print(json.dumps(summary, indent=2))
     return 0
 
@@ -31,18 +45,18 @@ def cmd_train(args: argparse.Namespace) -> int:
 def _add_train(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
         "train",
-        help="train a family's warp or generator on a dataset (params: train, train_warp, "
-        "train_generator)",
+        help="train a family's warp, VAE or generator on a dataset (params: train, train_warp, "
+        "train_vae, train_generator)",
         description="Train one model of the family train.family names (CUDA when present). "
         "For DDP run it under torchrun: torchrun --nproc-per-node 2 -m vton.cli train warp ...",
     )
-    p.add_argument("model", choices=("warp", "generator"))
+    p.add_argument("model", choices=("warp", "vae", "generator"))
     p.add_argument("--dataset", type=Path, required=True, help="VITON-HD-layout root")
     p.add_argument("--out", type=Path, required=True, help="model directory to write")
     p.add_argument("--warp", type=Path, help="trained warp directory (for generator)")
-    p.add_argument(
-        "--family", choices=("gmm_tom", "unet_sa", "hrviton"), help="instead of train.family"
-    )
+    p.add_argument("--vae", type=Path, help="the VAE directory (ldm's generator)")
+    p.add_argument("--warped", type=Path, help="the warp_cloth layout (ldm's generator)")
+    p.add_argument("--family", choices=tuple(FAMILIES), help="instead of train.family")
     p.add_argument("--params", type=Path, default=Path("params.yaml"))
     p.add_argument("--checkpoints", type=Path, help="resume state folder (default: none)")
     p.add_argument("--live", type=Path, help="DVCLive metrics and plots folder")
