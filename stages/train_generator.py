@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from stages.common import run_training
+from stages.training import run_training
 from vton.train import train_generator
 
 

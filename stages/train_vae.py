@@ -7,7 +7,7 @@ its reconstruction L1 on the test photos. Run it under `torchrun` for DDP; same 
 
 from __future__ import annotations
 
-from stages.common import run_training
+from stages.training import run_training
 from vton.train.diffusion_setup import train_vae
 
 

@@ -6,7 +6,7 @@ catvton warps nothing: the stage then saves the `none` kind and trains nothing. 
 
 from __future__ import annotations
 
-from stages.common import run_training
+from stages.training import run_training
 from vton.train import train_warp
 
 

@@ -246,7 +246,7 @@ def test_two_process_gloo_ddp_matches_one_process(dataset, tmp_path):
         torch.testing.assert_close(a[name], b[name], atol=1e-5, rtol=1e-4)
 
 
-TIMINGS = {"seconds", "samples_per_s", "data_wait_fraction", "startup_seconds"}
+TIMINGS = {"seconds", "samples_per_s", "data_wait_fraction", "startup_seconds", "seconds_per_image"}
 
 
 def _files(root: Path) -> dict[str, bytes]:

@@ -57,9 +57,16 @@ def test_exp_runs_switch_the_family_and_show_side_by_side(repo: Path):
     hrviton = ("-S", "train.family=hrviton", "-S", "train.data.width=32")
     out = run(repo, "dvc", "exp", "run", *hrviton, "-n", "hrviton")
     assert {"train_warp", "train_generator", "evaluate"} <= _ran(out)
-    # ldm over the baseline's warp and VAE: only its generator and the evaluation run
+    # ldm from the baseline's workspace (an experiment leaves its params and outputs there):
+    # its VAE is reused (train_vae does not read the family) and train_warp, which reads
+    # `train`, re-runs from the baseline's finished gmm checkpoint without training and saves
+    # the same weights, so warp_cloth's garments are reused too
+    run(repo, "git", "checkout", "--", ".")
+    run(repo, "dvc", "checkout", "--force")
     out = run(repo, "dvc", "exp", "run", "-S", "train.family=ldm", "-n", "ldm")
-    assert _ran(out) == {"train_generator", "evaluate"}
+    assert _ran(out) == {"train_warp", "train_generator", "evaluate"}
+    warp_log = out.split("Running stage 'train_warp'")[1].split("Running stage")[0]
+    assert "at step 4 of 4" in warp_log  # resumed at its end: nothing trained
 
     rows = _rows(repo)
     family = {name: row["evaluate"]["family"] for name, row in rows.items()}

@@ -53,6 +53,7 @@ MASKS = (
     "cloth_mask",
     "cloth_warp_mask",
 )
+FOLDERS_WARPED = ("cloth_warp", "cloth_warp_mask")
 UPPER_GROUP = [name for name, _ in labels.PARSE_GROUPS].index("upper")
 
 
@@ -83,6 +84,18 @@ def _transform(height: int, width: int, augment: TrainData | None):
 
 def _to_image(rgb: np.ndarray) -> torch.Tensor:
     return torch.from_numpy(rgb.transpose(2, 0, 1).astype(np.float32) / 127.5 - 1.0)
+
+
+def _read_warped(root: Path, split: str, person_id: str) -> dict[str, np.ndarray]:
+    """The pre-warped garment and its mask that stage warp_cloth wrote for `person_id`."""
+    from vton.families.warp_cloth import warped_path
+
+    paths = {kind: warped_path(root, split, kind, person_id) for kind in FOLDERS_WARPED}
+    for path in paths.values():
+        if not path.is_file():
+            raise FileNotFoundError(f"{path} is missing: run stage warp_cloth first")
+    mask = masks.read_mask(paths["cloth_warp_mask"]).astype(np.uint8)
+    return {"cloth_warp": read_rgb(paths["cloth_warp"]), "cloth_warp_mask": mask}
 
 
 def load_pair(
@@ -121,15 +134,7 @@ def load_pair(
             )
     arrays = {name: read_rgb(paths[name]) for name in IMAGES}
     if warped is not None:
-        from vton.families.warp_cloth import warped_path
-
-        for kind in ("cloth_warp", "cloth_warp_mask"):
-            path = warped_path(warped, split, kind, person_id)
-            if not path.is_file():
-                raise FileNotFoundError(f"{path} is missing: run stage warp_cloth first")
-        arrays["cloth_warp"] = read_rgb(warped_path(warped, split, "cloth_warp", person_id))
-        warped_mask = masks.read_mask(warped_path(warped, split, "cloth_warp_mask", person_id))
-        arrays["cloth_warp_mask"] = warped_mask.astype(np.uint8)
+        arrays |= _read_warped(warped, split, person_id)
     arrays["parse"] = labels.group13(labels.read_parse(paths["parse"]))
     agnostic_ids = labels.read_parse(paths["parse_agnostic"])
     arrays["parse_agnostic"] = labels.group13(agnostic_ids)
