@@ -1,8 +1,9 @@
 """DVC stage `train_generator`: the family's image generator over the trained warp.
 
 The ldm family also reads the VAE (`--vae`, stage train_vae) and the pre-warped garments
-(`--warped`, stage warp_cloth). Run it under `torchrun --nproc-per-node N -m
-stages.train_generator ...` for DDP; same arguments.
+(`--warped`, stage warp_cloth); tryondiffusion trains its base and saves it with the
+super-resolution model (`--sr`, stage train_sr) as one cascade. Run it under
+`torchrun --nproc-per-node N -m stages.train_generator ...` for DDP; same arguments.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ def main() -> None:
         ("--warp", {"type": Path, "required": True, "help": "the trained warp directory"}),
         ("--vae", {"type": Path, "help": "the VAE directory (ldm)"}),
         ("--warped", {"type": Path, "help": "the warp_cloth stage's layout (ldm)"}),
+        ("--sr", {"type": Path, "help": "the super-resolution model (tryondiffusion)"}),
     )
 
 

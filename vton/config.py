@@ -19,6 +19,7 @@ from vton.train_config import (  # noqa: F401  the training sections, re-exporte
     CatvtonTrain,
     GmmTrain,
     LdmTrain,
+    ParallelUNetTrain,
     SpadeTrain,
     TocgTrain,
     TomTrain,
@@ -26,6 +27,7 @@ from vton.train_config import (  # noqa: F401  the training sections, re-exporte
     TrainData,
     TrainGenerator,
     TrainWarp,
+    TryondiffusionTrain,
     UnetSATrain,
     VaeTrain,
 )
@@ -349,6 +351,7 @@ class Params:
     train_warp: TrainWarp = field(default_factory=TrainWarp)
     train_vae: VaeTrain = field(default_factory=VaeTrain)
     train_generator: TrainGenerator = field(default_factory=TrainGenerator)
+    train_sr: ParallelUNetTrain = field(default_factory=ParallelUNetTrain)
     evaluate: EvaluateParams = field(default_factory=EvaluateParams)
     refresh: RefreshParams = field(default_factory=RefreshParams)
     infer: InferParams = field(default_factory=InferParams)

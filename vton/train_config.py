@@ -238,6 +238,42 @@ class CatvtonTrain:
 
 
 @dataclass(frozen=True)
+class ParallelUNetTrain:
+    """One Parallel-UNet of the tryondiffusion cascade: its network, diffusion and schedule
+    (`train_generator.tryondiffusion`: the base at half the training size; `train_sr`: the
+    super-resolution model at the training size)."""
+
+    steps: int = 400
+    batch_size: int = 4
+    lr: float = 5e-4  # the design: 1e-4 at batch 256 with a 10k-step warm-up
+    channels: tuple[int, ...] = (32, 64, 128)  # per level (the design's base: 128..1024)
+    blocks: tuple[int, ...] = (1, 1, 2)  # residual blocks per level (base: 3, 4, 6, 7)
+    attention_levels: int = 2  # the lowest levels with self- and cross-attention
+    heads: int = 4
+    dim_head: int = 16
+    cond_dim: int = 128  # time / FiLM embedding (the design: 512 base, 768 SR)
+    pose_dim: int = 64  # pose tokens
+    pose_depth: int = 2  # transformer layers over the pose tokens
+    min_snr_gamma: float = 5.0
+    cond_drop: float = 0.1  # garment and poses dropped (classifier-free guidance)
+    ema_decay: float = 0.999  # 0: no EMA
+    gradient_checkpointing: bool = False
+    sample_steps: int = 64  # ancestral sampling steps at evaluation and try-on
+    log_every: int = 25
+    sample_every: int = 200
+    checkpoint_every: int = 100
+
+
+@dataclass(frozen=True)
+class TryondiffusionTrain(ParallelUNetTrain):
+    """The cascade's base and how the cascade samples."""
+
+    guidance: float = 2.0  # classifier-free guidance weight (the design's 2)
+    aug_level: float = 0.0  # the conditioning images' noise level at sampling
+    threshold: float = 0.95  # dynamic thresholding percentile
+
+
+@dataclass(frozen=True)
 class TrainGenerator:
     """Stage `train_generator`: the family's image generator over the frozen warp."""
 
@@ -246,6 +282,7 @@ class TrainGenerator:
     spade: SpadeTrain = field(default_factory=SpadeTrain)
     ldm: LdmTrain = field(default_factory=LdmTrain)
     catvton: CatvtonTrain = field(default_factory=CatvtonTrain)
+    tryondiffusion: TryondiffusionTrain = field(default_factory=TryondiffusionTrain)
 
 
 @dataclass(frozen=True)
@@ -253,8 +290,9 @@ class Train:
     """What both training stages share; `family` picks what they train."""
 
     # gmm_tom (GMM + TOM) | unet_sa (warp + the 41-channel GAN) | hrviton (TOCG + SPADE) |
-    # ldm (warp + latent diffusion) | catvton (no warp; SD-1.5 inpainting, self-attention)
-    family: Literal["gmm_tom", "unet_sa", "hrviton", "ldm", "catvton"] = "gmm_tom"
+    # ldm (warp + latent diffusion) | catvton (no warp; SD-1.5 inpainting, self-attention) |
+    # tryondiffusion (no warp; the Parallel-UNet cascade in pixel space, base + SR)
+    family: Literal["gmm_tom", "unet_sa", "hrviton", "ldm", "catvton", "tryondiffusion"] = "gmm_tom"
     device: str = "auto"  # auto (CUDA when present) | cpu | cuda | cuda:N
     amp: bool = True  # mixed precision on CUDA only (float16 with grad scaling, or bfloat16)
     amp_dtype: Literal["float16", "bfloat16"] = "float16"

@@ -19,6 +19,8 @@ models' device. The inputs each kind reads:
   none     (catvton's warp slot) the flat garment and its mask, unchanged
   ldm      agnostic, agnostic_mask and the warped garment (`vton.families.ldm`); sampled
   catvton  person, agnostic_mask, cloth (`vton.families.catvton`); sampled
+  tryondiffusion  person, parse, agnostic_mask, keypoints, cloth, cloth_mask
+           (`vton.families.tryondiffusion`); sampled, base then super-resolution
 The diffusion generators sample with `Sampling` (steps, eta, guidance; 0 / None: the
 model's own) and draw every random number from a generator seeded with its `seed`.
 """
@@ -59,7 +61,7 @@ class Sampling:
 
     steps: int = 0  # 0: the model's sample_steps
     eta: float | None = None
-    guidance: float | None = None  # catvton only
+    guidance: float | None = None  # catvton and tryondiffusion
     seed: int = 0
     progress: Callable[[int, int], None] | None = None  # called after every step
 
@@ -145,6 +147,12 @@ def run_generator(
         x, seg = spade_inputs(batch, warped)
         result = generator(x, seg, agnostic_mask=mask)
         return Rendered(result, result, warped.mask)
+    if kind == "tryondiffusion":
+        s = sampling or Sampling()
+        result, sampled = cast(Any, _inner(generator)).sample(
+            batch, steps=s.steps, guidance=s.guidance, generator=s.generator(), progress=s.progress
+        )
+        return Rendered(result, sampled, batch["agnostic_mask"].float())
     if kind in ("ldm", "catvton"):
         inner: Any = _inner(generator)
         s = sampling or Sampling()
@@ -158,7 +166,10 @@ def run_generator(
                 batch, guidance=s.guidance, progress=s.progress, **options
             )
         return Rendered(result, decoded, batch["agnostic_mask"].float())
-    raise ValueError(f"not an image generator: kind {kind!r} (tom, unet_sa, spade, ldm or catvton)")
+    raise ValueError(
+        f"not an image generator: kind {kind!r} (tom, unet_sa, spade, ldm, catvton or "
+        f"tryondiffusion)"
+    )
 
 
 def spade_inputs(

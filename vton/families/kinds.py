@@ -9,6 +9,11 @@ A family is a warping module (stage `train_warp`) and an image generator over it
   hrviton   tocg   spade       train_warp.tocg, train_generator.spade
   ldm       gmm    ldm         train_warp.gmm,  train_vae, train_generator.ldm
   catvton   none   catvton     train_generator.catvton (local SD-1.5 inpainting weights)
+  tryondiffusion  none  tryondiffusion  train_generator.tryondiffusion (the base), train_sr
+
+`tryondiffusion` is a cascade: stage `train_sr` trains its super-resolution Parallel-UNet
+(kind `parallel_unet`; every other family's SR folder holds the `none` kind) and
+`train_generator` its base, saving both as one `tryondiffusion` model.
 
 `train.family` picks the family; `train_warp.module` may put another warp under it (tom,
 unet_sa and ldm run over either; spade needs the tocg's segmentation; catvton warps
@@ -30,13 +35,15 @@ FAMILIES: dict[str, tuple[str, str]] = {
     "hrviton": ("tocg", "spade"),
     "ldm": ("gmm", "ldm"),
     "catvton": ("none", "catvton"),
+    "tryondiffusion": ("none", "tryondiffusion"),
 }
 TRAINED_WARPS = ("gmm", "tocg")
 WARPS = (*TRAINED_WARPS, "none")
-GENERATORS = ("tom", "unet_sa", "spade", "ldm", "catvton")
+GENERATORS = ("tom", "unet_sa", "spade", "ldm", "catvton", "tryondiffusion")
+SUPER_RESOLUTION = ("none", "parallel_unet")  # what stage train_sr saves
 NEEDS_SEGMENTATION = ("spade",)  # generators that read the warp's try-on segmentation
-DIFFUSION = ("ldm", "catvton")  # generators that sample (steps, guidance, a seed)
-UNWARPED = ("catvton",)  # generators that read the flat garment, no warp
+DIFFUSION = ("ldm", "catvton", "tryondiffusion")  # generators that sample (steps, seed...)
+UNWARPED = ("catvton", "tryondiffusion")  # generators that read the flat garment, no warp
 
 
 def model_classes() -> dict[str, type[ConfigModule]]:
@@ -44,14 +51,16 @@ def model_classes() -> dict[str, type[ConfigModule]]:
     from vton.families.catvton import CatVTON
     from vton.families.ldm import LatentDiffusion
     from vton.families.nowarp import NoWarp
+    from vton.families.parallel_unet import ParallelUNet
     from vton.families.spade import SPADEGenerator
     from vton.families.tocg import ConditionGenerator
+    from vton.families.tryondiffusion import TryOnDiffusion
     from vton.families.unet_sa import UNetSAGenerator
     from vton.models.gmm import GMM
     from vton.models.tom import TOM
 
     classes: list[type[ConfigModule]] = [GMM, ConditionGenerator, NoWarp, TOM, UNetSAGenerator]
-    classes += [SPADEGenerator, LatentDiffusion, CatVTON]
+    classes += [SPADEGenerator, LatentDiffusion, CatVTON, ParallelUNet, TryOnDiffusion]
     return {cls.kind: cls for cls in classes}
 
 
@@ -60,7 +69,7 @@ def family_kinds(family: str, warp_module: str = "auto") -> tuple[str, str]:
     if family not in FAMILIES:
         raise ValueError(f"train.family must be one of {sorted(FAMILIES)}, got {family!r}")
     warp, generator = FAMILIES[family]
-    if warp_module != "auto" and generator not in UNWARPED:  # catvton ignores it
+    if warp_module != "auto" and generator not in UNWARPED:  # catvton... ignore it
         if warp_module not in TRAINED_WARPS:
             raise ValueError(
                 f"train_warp.module must be auto or one of {TRAINED_WARPS}, got {warp_module!r}"
@@ -73,8 +82,8 @@ def family_kinds(family: str, warp_module: str = "auto") -> tuple[str, str]:
 def check_pair(warp: str, generator: str) -> None:
     if (generator in UNWARPED) != (warp == "none"):
         raise ValueError(
-            f"the {generator} generator cannot run over a {warp} warp: catvton reads the flat "
-            f"garment (warp kind none), every other generator a warped one"
+            f"the {generator} generator cannot run over a {warp} warp: {', '.join(UNWARPED)} "
+            f"read the flat garment (warp kind none), every other generator a warped one"
         )
     if generator in NEEDS_SEGMENTATION and warp != "tocg":
         raise ValueError(

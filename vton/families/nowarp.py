@@ -1,7 +1,9 @@
-"""The warp slot of a family that warps nothing (catvton): the garment as photographed.
+"""The `none` kind: the warp slot of a family that warps nothing (catvton, tryondiffusion),
+and the super-resolution slot of a family without one (all but tryondiffusion).
 
-Stage `train_warp` saves it (no weights to train) so that every family fills the same two
-model folders; `vton.families.forward.run_warp` passes the flat garment and its mask on.
+Stages `train_warp` and `train_sr` save it (no weights to train) so that every family fills
+the same model folders; `vton.families.forward.run_warp` passes the flat garment and its
+mask on.
 """
 
 from __future__ import annotations

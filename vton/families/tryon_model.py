@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple, cast
 
 import torch
 from torch import nn
@@ -45,6 +45,8 @@ def size_step(module: ConfigModule) -> int:
         return 8 * 2 ** (c.levels - 1)
     if kind == "catvton":
         return 8 * 2 ** (len(c.unet_config["block_out_channels"]) - 1)
+    if kind == "tryondiffusion":
+        return int(cast(Any, module).step)
     return 1  # gmm resizes its inputs to its own regression size; none reads no size
 
 

@@ -2,8 +2,9 @@
 
 `train.family` picks what they train (`vton.families.kinds`): the warp (gmm, or tocg
 for hrviton; `train_warp.module` names another; catvton's is the `none` kind, nothing to
-train) and the image generator over the frozen warp (tom, unet_sa, spade, ldm or catvton).
-`train_vae` writes the autoencoder the ldm family diffuses in (trained, or a local one).
+train) and the image generator over the frozen warp (tom, unet_sa, spade, ldm, catvton or
+tryondiffusion's base). `train_vae` writes the autoencoder the ldm family diffuses in
+(trained, or a local one); `train_sr` tryondiffusion's super-resolution model.
 All read the shared `train` params and their own section, run on the device chosen at
 run time (CUDA when present, with mixed precision), under `torchrun` across processes or
 GPUs with the same code, resume from their last checkpoint, log metrics and plots with
@@ -30,7 +31,15 @@ from vton.train.tasks import Task
 
 # Params that only say how a trained diffusion model samples: they are saved in its config
 # (the defaults of evaluation and try-on) but keep a checkpoint valid.
-SAMPLING_KEYS = ("sample_steps", "eta", "guidance", "repaint", "clip_x0")
+SAMPLING_KEYS = (
+    "sample_steps",
+    "eta",
+    "guidance",
+    "repaint",
+    "clip_x0",
+    "aug_level",
+    "threshold",
+)
 
 
 def train_size(params: Params, dataset: Path) -> tuple[int, int]:
@@ -139,11 +148,15 @@ def train_generator(
     samples_dir: str | Path | None = None,
     vae_dir: str | Path | None = None,
     warped_dir: str | Path | None = None,
+    sr_dir: str | Path | None = None,
 ) -> dict:
     """Train the family's generator over the frozen warp saved in `warp_dir`; save to `out`.
 
     ldm also reads the VAE in `vae_dir` (stage train_vae) and, when given, the warped
-    garments in `warped_dir` (stage warp_cloth) instead of running the warp every step."""
+    garments in `warped_dir` (stage warp_cloth) instead of running the warp every step.
+    tryondiffusion trains its base and saves it with the super-resolution model in `sr_dir`
+    (stage train_sr) as one cascade; the SR model is not part of the base's checkpoint
+    identity, so a new SR model re-exports the cascade without retraining the base."""
     dataset = Path(dataset)
     warp_kind, kind = family_kinds(params.train.family, params.train_warp.module)
     if kind == "catvton":  # the local weights first: a missing path fails at once
@@ -167,7 +180,8 @@ def train_generator(
             raise ValueError("the ldm family needs the VAE (stage train_vae, --vae)")
         vae = load_vae(vae_dir, "--vae (stage train_vae's output)")
         identity["vae"] = tree_digest(vae_dir)
-    config, section, build = generator_task(params, kind, warp, size, vae)
+    sr = _super_resolution(sr_dir) if kind == "tryondiffusion" else None
+    config, section, build = generator_task(params, kind, warp, size, vae, sr)
     if kind == "catvton":
         identity["pretrained"] = config.identity
         config = config.model
@@ -192,14 +206,30 @@ def train_generator(
     )
 
 
-def generator_task(params: Params, kind: str, warp, size: tuple[int, int], vae=None) -> tuple:
+def _super_resolution(sr_dir: str | Path | None):
+    """The SR Parallel-UNet stage train_sr saved in `sr_dir` (None when it saved `none`)."""
+    from vton.families.kinds import SUPER_RESOLUTION
+
+    if sr_dir is None:
+        raise ValueError("the tryondiffusion family needs the SR model (stage train_sr, --sr)")
+    model = load_model(sr_dir, SUPER_RESOLUTION)
+    if model.kind == "none":
+        print(f"note: {sr_dir} holds no super-resolution model: the cascade is the base alone")
+        return None
+    return model
+
+
+def generator_task(
+    params: Params, kind: str, warp, size: tuple[int, int], vae=None, sr=None
+) -> tuple:
     """(model config, params section, task builder) of a generator kind over `warp` (ldm:
-    and the VAE it diffuses in; catvton: a `Pretrained` config instead of the model's)."""
+    and the VAE it diffuses in; catvton: a `Pretrained` config instead of the model's;
+    tryondiffusion: its base's, exported with the SR model `sr`)."""
     g = params.train_generator
-    if kind in ("ldm", "catvton"):
+    if kind in ("ldm", "catvton", "tryondiffusion"):
         from vton.train.diffusion_setup import diffusion_task
 
-        return diffusion_task(params, kind, warp, size, vae)
+        return diffusion_task(params, kind, warp, size, vae, sr)
     if kind == "tom":
         from vton.models.tom import TOM, TOMConfig
         from vton.train.tasks import TomTask

@@ -1,9 +1,12 @@
-"""How the diffusion families' stages build what they train: the VAE, ldm and catvton.
+"""How the diffusion families' stages build what they train: the VAE, ldm, catvton and
+tryondiffusion's two Parallel-UNets.
 
 `train_vae` (stage `train_vae`) writes the autoencoder the ldm family diffuses in: the local
-one `train_vae.pretrained` names, unchanged, or one trained on the train split.
-`diffusion_task` gives `vton.train.train_generator` the model config, params section and
-task builder of ldm (over the VAE) and catvton (over the local SD-1.5 inpainting weights).
+one `train_vae.pretrained` names, unchanged, or one trained on the train split. `train_sr`
+(stage `train_sr`) writes tryondiffusion's super-resolution model (the `none` kind for the
+other families). `diffusion_task` gives `vton.train.train_generator` the model config,
+params section and task builder of ldm (over the VAE), catvton (over the local SD-1.5
+inpainting weights) and tryondiffusion's base (exported with the SR model as the cascade).
 """
 
 from __future__ import annotations
@@ -125,9 +128,14 @@ def _update_metrics(live: Path, values: dict) -> None:
     path.write_text(json.dumps(doc | values, indent=2) + "\n")
 
 
-def diffusion_task(params: Params, kind: str, warp: Any, size: tuple[int, int], vae: Any):
-    """(config, section, build) of ldm or catvton; catvton's config is a `Pretrained`."""
+def diffusion_task(
+    params: Params, kind: str, warp: Any, size: tuple[int, int], vae: Any, sr: Any = None
+):
+    """(config, section, build) of ldm, catvton or tryondiffusion (its base, exported with
+    the super-resolution model `sr`); catvton's config is a `Pretrained`."""
     g = params.train_generator
+    if kind == "tryondiffusion":
+        return _base_task(params, size, sr)
     if kind == "ldm":
         from vton.families.ldm import LatentDiffusion, ldm_config
         from vton.train.diffusion_tasks import LdmTask
@@ -183,3 +191,76 @@ def _weights_identity(folder: Path) -> str:
     for path in sorted(p for p in folder.iterdir() if p.is_file()):
         h.update(f"{path.name}:{path.stat().st_size}\n".encode())
     return h.hexdigest()
+
+
+def train_sr(
+    params: Params,
+    dataset: str | Path,
+    out: str | Path,
+    *,
+    checkpoints: str | Path | None = None,
+    live_dir: str | Path | None = None,
+    samples_dir: str | Path | None = None,
+) -> dict:
+    """Train tryondiffusion's super-resolution Parallel-UNet at the training size (from the
+    ground truth's downsampled copy); other families save the `none` kind and train nothing."""
+    from vton.families import tryondiffusion as td
+    from vton.families.nowarp import NoWarp
+    from vton.train import _train, train_size
+    from vton.train.tryondiffusion_task import ParallelUNetTask
+
+    dataset, out = Path(dataset), Path(out)
+    if params.train.family != "tryondiffusion":
+        NoWarp().save_pretrained(out)
+        summary: dict = {"step": 0, "resumed_from": 0, "samples_per_s": 0.0, "sr": "none"}
+        if live_dir is not None:
+            _write_live(Path(live_dir), summary | {"family": params.train.family})
+        return summary
+    s, size = params.train_sr, train_size(params, dataset)
+    config = td.unet_config(s, lowres=True, size=size)
+    _divisible(size, td.SR_FACTOR * config.step, f"train_sr.channels has {len(s.channels)} levels")
+
+    def build() -> ParallelUNetTask:
+        return ParallelUNetTask(td.ParallelUNet(config), s)
+
+    return _train(
+        params,
+        dataset,
+        size,
+        "parallel_unet",
+        config,
+        s,
+        build,
+        out,
+        checkpoints,
+        live_dir,
+        samples_dir,
+    )
+
+
+def _base_task(params: Params, size: tuple[int, int], sr: Any):
+    """(config, section, build) of the cascade's base at half of `size`."""
+    from vton.families import tryondiffusion as td
+    from vton.train.tryondiffusion_task import ParallelUNetTask
+
+    s = params.train_generator.tryondiffusion
+    base_size = (size[0] // td.SR_FACTOR, size[1] // td.SR_FACTOR)
+    config = td.unet_config(s, lowres=False, size=base_size)
+    step = td.SR_FACTOR * config.step
+    _divisible(size, step, "the SR factor 2 and train_generator.tryondiffusion.channels")
+    sampling = {
+        "sample_steps": s.sample_steps,
+        "sr_sample_steps": params.train_sr.sample_steps,
+        "guidance": s.guidance,
+        "aug_level": s.aug_level,
+        "threshold": s.threshold,
+        "height": size[0],
+        "width": size[1],
+    }
+    if sr is not None and sr.config.lowres is not True:
+        raise ValueError("the super-resolution folder holds a base Parallel-UNet, not an SR one")
+
+    def build() -> ParallelUNetTask:
+        return ParallelUNetTask(td.ParallelUNet(config), s, sr=sr, sampling=sampling)
+
+    return config, s, build

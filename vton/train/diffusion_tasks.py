@@ -81,7 +81,7 @@ class VaeTask(Task):
         return image_grid([images, recon.clamp(-1, 1)], rows=4)
 
 
-class _DiffusionTask(Task):
+class DiffusionTask(Task):
     """One trained denoiser (`model.trainable()`), AdamW, EMA and gradient checkpointing."""
 
     export_name = "model"
@@ -118,7 +118,7 @@ class _DiffusionTask(Task):
         self.ema.update()
 
 
-class LdmTask(_DiffusionTask):
+class LdmTask(DiffusionTask):
     """Noise MSE on the person latent, plus VGG on the differentiable decode of the one-step
     clean estimate from the noised composite latent (the design's second branch)."""
 
@@ -190,7 +190,7 @@ class LdmTask(_DiffusionTask):
         return image_grid([b["person"], b["cloth"], composite, decoded, result], rows=4)
 
 
-class CatvtonTask(_DiffusionTask):
+class CatvtonTask(DiffusionTask):
     """Noise MSE over the whole [person ; garment] latent, the garment condition dropped for
     guidance, DREAM's estimate-adaptive correction when `dream` > 0."""
 
