@@ -19,6 +19,11 @@ params.yaml's; the sizes are the design's:
   catvton  SD-1.5 inpainting's U-Net (860M; only its 49.57M self-attention trains, gradient
            checkpointing on) and VAE at 512x384 (a 128x48 latent), then one DDIM sample of
            50 steps with guidance 2.5
+  tryondiffusion  the design's base Parallel-UNet (channels 128-1024, blocks 3, 4, 6, 7,
+           attention at the two lowest levels) at 128x96, then its SR Parallel-UNet
+           (128-1024 over five levels, blocks 2, 3, 4, 7, 7, attention at the lowest) at
+           256x192, gradient checkpointing on; then one cascade sample (guidance 2) of the
+           params' steps
 
 Printed per model (a markdown table, one row as each model finishes): trainable parameters
 (M; generator + discriminator; a diffusion model's trainable ones), batch, samples/s and
@@ -46,6 +51,7 @@ import time
 import traceback
 from collections.abc import Callable
 from pathlib import Path
+from typing import cast
 
 import torch
 
@@ -64,7 +70,17 @@ SIZES = {
     "spade": ("1024x768", "64x32"),
     "ldm": ("512x384", "64x48"),
     "catvton": ("512x384", "64x48"),
+    "tryondiffusion": ("256x192", "32x24"),  # the output: the base runs at half of it
 }
+# The design's Parallel-UNets (models.md 3c) and the toy stand-ins
+PARALLEL_UNETS = {
+    "base": {"channels": (128, 256, 512, 1024), "blocks": (3, 4, 6, 7), "attention_levels": 2},
+    "sr": {"channels": (128, 128, 256, 512, 1024), "blocks": (2, 3, 4, 7, 7)}
+    | {"attention_levels": 1, "cond_dim": 768},
+}
+PARALLEL_UNET_WIDTHS = {"heads": 8, "dim_head": 64, "cond_dim": 512, "pose_dim": 512}
+TOY_PARALLEL_UNET = {"channels": (8, 16), "blocks": (1, 1), "attention_levels": 1}
+TOY_PARALLEL_UNET |= {"heads": 2, "dim_head": 8, "cond_dim": 32, "pose_dim": 32}
 # Stable Diffusion's VAE (sd-vae-ft-mse's config) and the toy stand-in
 SD_VAE = {
     "block_out_channels": [128, 256, 512, 512],
@@ -414,12 +430,64 @@ def run_catvton(args, params, runtime: Runtime, results: list[Result]) -> None:
     measure(args, runtime, results[-1], build, sample)
 
 
+def run_tryondiffusion(args, params, runtime: Runtime, results: list[Result]) -> None:
+    from vton.families import tryondiffusion as td
+    from vton.train.tryondiffusion_task import ParallelUNetTask
+
+    size = parse_size(args.tryondiffusion_size)
+    tasks = {}
+    for role, section in (("base", params.train_generator.tryondiffusion), ("sr", params.train_sr)):
+        shape = TOY_PARALLEL_UNET if args.toy else PARALLEL_UNET_WIDTHS | PARALLEL_UNETS[role]
+        s = dataclasses.replace(
+            section, batch_size=args.batch, gradient_checkpointing=args.checkpointing, **shape
+        )
+        config = td.unet_config(s, lowres=role == "sr", size=size)
+
+        def build(config=config, s=s) -> Task:
+            return ParallelUNetTask(td.ParallelUNet(config), s)
+
+        shown = size if role == "sr" else (size[0] // td.SR_FACTOR, size[1] // td.SR_FACTOR)
+        name = f"parallel-unet {role} {'-'.join(map(str, config.channels))}"
+        results.append(Result("tryondiffusion", name, "x".join(map(str, shown)), args.batch))
+        tasks[role] = measure(args, runtime, results[-1], build)
+    if tasks["base"] is None or tasks["sr"] is None:
+        return
+    base, sr = (cast(ParallelUNetTask, tasks[r]).model for r in ("base", "sr"))
+    g = params.train_generator.tryondiffusion
+    config = td.TryOnDiffusionConfig(
+        base=dataclasses.asdict(base.config),
+        sr=dataclasses.asdict(sr.config),
+        sample_steps=4 if args.toy else g.sample_steps,
+        sr_sample_steps=2 if args.toy else params.train_sr.sample_steps,
+        guidance=g.guidance,
+    )
+    cascade = td.TryOnDiffusion(config).to(runtime.device).eval()
+    cascade.base.load_state_dict(base.state_dict())
+    cast(td.ParallelUNet, cascade.sr).load_state_dict(sr.state_dict())
+    batch = {
+        k: v.to(runtime.device) if torch.is_tensor(v) else v
+        for k, v in synthetic_batch(args.batch, *size, seed=0).items()
+    }
+    result = Result("tryondiffusion", "cascade sample", args.tryondiffusion_size, args.batch)
+    results.append(result)
+    began = time.perf_counter()
+    with torch.no_grad(), runtime.autocast():
+        out, _ = cascade.sample(batch, generator=torch.Generator().manual_seed(0))
+    sync(runtime.device)
+    result.sample_s = time.perf_counter() - began
+    result.losses = {"finite": float(torch.isfinite(out).all())}
+    if runtime.device.type == "cuda":
+        result.peak_gib = torch.cuda.max_memory_allocated(runtime.device) / 2**30
+    print(result.row(), flush=True)
+
+
 RUNS = {
     "gmm_tom": run_gmm_tom,
     "unet_sa": run_unet_sa,
     "hrviton": run_hrviton,
     "ldm": run_ldm,
     "catvton": run_catvton,
+    "tryondiffusion": run_tryondiffusion,
 }
 
 
@@ -446,6 +514,11 @@ def arguments() -> argparse.Namespace:
     p.add_argument("--tocg-size", default=None, help=f"HxW, default {SIZES['tocg'][0]}")
     p.add_argument("--spade-size", default=None, help="HxW: 1024x768 (default), 512x384, 256x192")
     p.add_argument("--catvton-size", default=None, help=f"HxW, default {SIZES['catvton'][0]}")
+    p.add_argument(
+        "--tryondiffusion-size",
+        default=None,
+        help=f"the cascade's output HxW (the base at half), default {SIZES['tryondiffusion'][0]}",
+    )
     p.add_argument(
         "--sd", default="", help="a local SD-1.5 inpainting pipeline root (unet/, vae/) to load"
     )

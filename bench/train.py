@@ -6,7 +6,9 @@ size of another aspect, e.g. 64x32, loads the 4:3 files resized to it):
   that data loading puts on training (the baseline, measured in the same run);
 - for each family (gmm_tom: gmm + tom, unet_sa: gmm + unet_sa, hrviton: tocg + spade,
   ldm: gmm + the latent-diffusion U-Net in a VAE that `train_vae` trains first, its rate
-  in the footnote), `train_warp` then `train_generator` as the stages run them:
+  in the footnote; tryondiffusion: no warp, the SR Parallel-UNet `train_sr` trains first,
+  its rate in the footnote, then the base), `train_warp` then `train_generator` as the
+  stages run them:
   params.yaml's widths (its CPU presets) at that size, `--set` to change any param; the GMM
   correlates at 16 rows (levels = log2(height / 16)) unless `--set train_warp.gmm.levels=N`
   says otherwise.
@@ -16,8 +18,9 @@ size of another aspect, e.g. 64x32, loads the 4:3 files resized to it):
   next batch (target < 10%), and each model's parameters (the generators': G only).
   gmm_tom and unet_sa share one gmm run (the same warp params). Seconds per sample: one
   try-on of one test pair by the trained family (`TryOnModel`; ldm: DDIM with its
-  `sample_steps`), after a warm-up one. catvton needs local SD weights and is not run here
-  (`bench/families_gpu.py` runs it at full size on a GPU).
+  `sample_steps`; tryondiffusion: the cascade's base and SR steps), after a warm-up one.
+  catvton needs local SD weights and is not run here (`bench/families_gpu.py` runs it at
+  full size on a GPU).
 
     python bench/train.py [--sizes 256x192,512x384] [--families gmm_tom,unet_sa,hrviton]
                           [--steps 6] [--samples 16] [--set train_generator.unet_sa.ngf=56]
@@ -43,7 +46,7 @@ from vton.layout import Layout, write_pairs
 from vton.sources.sample import generate_sample
 from vton.train import train_generator, train_warp
 from vton.train.data import StepBatches, TryOnDataset
-from vton.train.diffusion_setup import train_vae
+from vton.train.diffusion_setup import train_sr, train_vae
 from vton.writer import write_sample
 
 PROJECT = Path(__file__).resolve().parents[1]
@@ -55,6 +58,8 @@ SECTIONS = {  # params section of each model kind
     "spade": ("train_generator", "spade"),
     "ldm": ("train_generator", "ldm"),
     "vae": ("train_vae",),
+    "tryondiffusion": ("train_generator", "tryondiffusion"),
+    "sr": ("train_sr",),
 }
 WIDTHS = {  # the size knobs of each kind, for the footnote
     "gmm": ("width", "levels"),
@@ -63,6 +68,7 @@ WIDTHS = {  # the size knobs of each kind, for the footnote
     "unet_sa": ("ngf", "downsamplings", "res_blocks", "d_ndf"),
     "spade": ("ngf", "hidden", "injection", "upsamplings", "d_ndf"),
     "ldm": ("width", "levels", "layers", "sample_steps"),
+    "tryondiffusion": ("channels", "blocks", "sample_steps"),
 }
 DEFAULT_FAMILIES = [f for f in FAMILIES if f != "catvton"]
 
@@ -180,6 +186,7 @@ def millions(directory: Path, expect: tuple[str, ...]) -> float:
 
 
 VAE_RATES: list[str] = []  # "HxW samples/s" of train_vae, for the footnote
+SR_RATES: list[str] = []  # "HxW samples/s" of train_sr
 
 
 def measure_size(args, base: Params, size: tuple[int, int], levels: bool) -> list[str]:
@@ -205,16 +212,25 @@ def measure_size(args, base: Params, size: tuple[int, int], levels: bool) -> lis
                     f"{size[0]}x{size[1]} {steady(vae, params.train_vae.batch_size):.1f}"
                 )
                 extra["vae_dir"] = Path(tmp) / "vae"
+            if gen_kind == "tryondiffusion":
+                sr = train_sr(params, root, Path(tmp) / "sr")
+                SR_RATES.append(f"{size[0]}x{size[1]} {steady(sr, params.train_sr.batch_size):.1f}")
+                extra["sr_dir"] = Path(tmp) / "sr"
             gen = train_generator(params, root, warp_dir, gen_dir, **extra)
             warp, warp_m = warps[warp_kind]
-            warp_rate = steady(warp, section(params, warp_kind).batch_size)
+            warp_cells = "none | – | –"
+            if warp_kind != "none":
+                warp_rate = steady(warp, section(params, warp_kind).batch_size)
+                warp_cells = (
+                    f"{warp_kind} ({warp_m:.2f}M) | {warp_rate:.1f} | "
+                    f"{warp['data_wait_fraction']:.1%}"
+                )
             batch = section(params, gen_kind).batch_size
             if batch not in loader_rates:
                 loader_rates[batch] = loader_only(root, params, args.steps, batch)
             rows.append(
                 f"| {size[0]}x{size[1]} | {family} | {loader_rates[batch]:.1f} samples/s | "
-                f"{warp_kind} ({warp_m:.2f}M) | {warp_rate:.1f} | "
-                f"{warp['data_wait_fraction']:.1%} | "
+                f"{warp_cells} | "
                 f"{gen_kind} ({millions(gen_dir, GENERATORS):.2f}M) | "
                 f"{steady(gen, batch):.1f} | {gen['data_wait_fraction']:.1%} | "
                 f"{seconds_per_sample(root, warp_dir, gen_dir, size):.3f} |"
@@ -242,7 +258,8 @@ def footnote(base: Params, args) -> str:
         f"{'; '.join(dict.fromkeys(parts))}"
         f"{'; gmm levels log2(height / 16)' if args.levels else ''}"
         f"{f'; train_vae (width {base.train_vae.width}) samples/s: ' if VAE_RATES else ''}"
-        f"{', '.join(VAE_RATES)})"
+        f"{', '.join(VAE_RATES)}"
+        f"{'; train_sr samples/s: ' if SR_RATES else ''}{', '.join(SR_RATES)})"
     )
 
 

@@ -44,6 +44,8 @@ def tiny_checkpoint(root: Path, family: str = "gmm_tom") -> Path:
         warp = gmm
     elif family in ("ldm", "catvton"):
         warp, generator = _diffusion(family, gmm)
+    elif family == "tryondiffusion":
+        warp, generator = _cascade()
     else:
         warp = ConditionGenerator(
             TOCGConfig(ngf=4, levels=4, norm="instance", height=128, width=96)
@@ -82,6 +84,27 @@ def _diffusion(family: str, gmm):
         unet_config=dict(unet.config), vae_config=vae_config, sample_steps=2, height=64, width=48
     )
     return NoWarp(), CatVTON(config)
+
+
+def _cascade():
+    """(the none warp, a tryondiffusion cascade at toy width: 32x24 base, 64x48 SR)."""
+    from vton.families.nowarp import NoWarp
+    from vton.families.parallel_unet import ParallelUNetConfig
+    from vton.families.tryondiffusion import TryOnDiffusion, TryOnDiffusionConfig
+
+    unet = ParallelUNetConfig(
+        channels=(8, 16), blocks=(1, 1), attention_levels=1, heads=2, dim_head=8, cond_dim=32
+    )
+    unet = dataclasses.replace(unet, pose_dim=32, pose_depth=1)
+    config = TryOnDiffusionConfig(
+        base=dataclasses.asdict(unet),
+        sr=dataclasses.asdict(dataclasses.replace(unet, lowres=True)),
+        sample_steps=2,
+        sr_sample_steps=2,
+        height=64,
+        width=48,
+    )
+    return NoWarp(), TryOnDiffusion(config)
 
 
 def tiny_params(**serve) -> Params:

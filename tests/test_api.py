@@ -254,7 +254,7 @@ def test_every_family_checkpoint_serves_and_runs_in_vton_tryon(family, images, t
     capsys.readouterr()
 
 
-@pytest.mark.parametrize("family", ["ldm", "catvton"])
+@pytest.mark.parametrize("family", ["ldm", "catvton", "tryondiffusion"])
 def test_diffusion_checkpoints_take_sampling_options(family, images, tmp_path, capsys):
     """steps / guidance / seed as form fields over a socket (the same seed, the same bytes),
     a bad value is a 400; `vton tryon --steps` with a progress bar over the steps."""

@@ -1,6 +1,6 @@
 """The learning stages inside the real DVC pipeline: an experiment on the generator's
-learning rate, and the families side by side in `dvc exp show` (the diffusion family ldm
-with its sampling time)."""
+learning rate, and the families side by side in `dvc exp show` (the diffusion families ldm
+and tryondiffusion with their sampling time)."""
 
 from __future__ import annotations
 
@@ -64,17 +64,24 @@ def test_exp_runs_switch_the_family_and_show_side_by_side(repo: Path):
     run(repo, "git", "checkout", "--", ".")
     run(repo, "dvc", "checkout", "--force")
     out = run(repo, "dvc", "exp", "run", "-S", "train.family=ldm", "-n", "ldm")
-    assert _ran(out) == {"train_warp", "train_generator", "evaluate"}
+    assert _ran(out) == {"train_warp", "train_sr", "train_generator", "evaluate"}
     warp_log = out.split("Running stage 'train_warp'")[1].split("Running stage")[0]
     assert "at step 4 of 4" in warp_log  # resumed at its end: nothing trained
+    # tryondiffusion: the none warp, its SR model (train_sr) and base, one cascade evaluated
+    run(repo, "git", "checkout", "--", ".")
+    run(repo, "dvc", "checkout", "--force")
+    out = run(repo, "dvc", "exp", "run", "-S", "train.family=tryondiffusion", "-n", "tryon-diff")
+    assert {"train_warp", "train_sr", "train_generator", "evaluate"} <= _ran(out)
+    assert "train_sr: step 4" in out and "train_generator: step 4" in out
 
     rows = _rows(repo)
     family = {name: row["evaluate"]["family"] for name, row in rows.items()}
     assert family["main"] == family["tom-lr"] == "gmm+tom"
     assert (family["unet-sa"], family["hrviton"]) == ("gmm+unet_sa", "tocg+spade")
-    assert family["ldm"] == "gmm+ldm"
+    assert family["ldm"] == "gmm+ldm" and family["tryon-diff"] == "none+tryondiffusion"
     seconds = {name: row["evaluate"]["seconds_per_image"] for name, row in rows.items()}
     assert all(v > 0 for v in seconds.values()) and seconds["ldm"] > seconds["main"]
+    assert seconds["tryon-diff"] > seconds["main"]
     lr = {name: row["params"]["train_generator"]["tom"]["lr"] for name, row in rows.items()}
     assert lr["tom-lr"] == 0.005 and lr["main"] == 0.001
     ssim = {name: row["evaluate"]["ssim"] for name, row in rows.items()}
@@ -83,5 +90,6 @@ def test_exp_runs_switch_the_family_and_show_side_by_side(repo: Path):
         assert 0 < row["evaluate"]["ssim"] <= 1 and row["generator"]["train_loss"] > 0, name
     # The same table as `dvc exp show` prints it: every run side by side.
     table = run(repo, "dvc", "exp", "show", "--csv")
-    names = ("tom-lr", "unet-sa", "hrviton", "tocg+spade", "ldm", "gmm+ldm", "seconds_per_image")
+    names = ("tom-lr", "unet-sa", "hrviton", "tocg+spade", "ldm", "gmm+ldm", "tryon-diff")
+    names += ("none+tryondiffusion", "seconds_per_image")
     assert all(name in table for name in names)

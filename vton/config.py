@@ -21,6 +21,7 @@ from vton.train_config import (  # noqa: F401  the training sections, re-exporte
     LdmTrain,
     ParallelUNetTrain,
     SpadeTrain,
+    SrTrain,
     TocgTrain,
     TomTrain,
     Train,
@@ -351,7 +352,7 @@ class Params:
     train_warp: TrainWarp = field(default_factory=TrainWarp)
     train_vae: VaeTrain = field(default_factory=VaeTrain)
     train_generator: TrainGenerator = field(default_factory=TrainGenerator)
-    train_sr: ParallelUNetTrain = field(default_factory=ParallelUNetTrain)
+    train_sr: SrTrain = field(default_factory=SrTrain)
     evaluate: EvaluateParams = field(default_factory=EvaluateParams)
     refresh: RefreshParams = field(default_factory=RefreshParams)
     infer: InferParams = field(default_factory=InferParams)

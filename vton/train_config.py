@@ -268,9 +268,21 @@ class ParallelUNetTrain:
 class TryondiffusionTrain(ParallelUNetTrain):
     """The cascade's base and how the cascade samples."""
 
+    steps: int = 600
     guidance: float = 2.0  # classifier-free guidance weight (the design's 2)
     aug_level: float = 0.0  # the conditioning images' noise level at sampling
     threshold: float = 0.95  # dynamic thresholding percentile
+
+
+@dataclass(frozen=True)
+class SrTrain(ParallelUNetTrain):
+    """Stage `train_sr`: the cascade's super-resolution model (the design: five levels,
+    attention at the lowest only)."""
+
+    channels: tuple[int, ...] = (16, 32, 64, 128)
+    blocks: tuple[int, ...] = (1, 1, 1, 2)
+    attention_levels: int = 1
+    sample_steps: int = 32
 
 
 @dataclass(frozen=True)

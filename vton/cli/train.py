@@ -8,13 +8,13 @@ import json
 from pathlib import Path
 
 # vton.families.kinds.FAMILIES, spelled out: importing it loads torch before argparse runs
-FAMILIES = ("gmm_tom", "unet_sa", "hrviton", "ldm", "catvton")
+FAMILIES = ("gmm_tom", "unet_sa", "hrviton", "ldm", "catvton", "tryondiffusion")
 
 
 def cmd_train(args: argparse.Namespace) -> int:
     from vton.config import load_params
     from vton.train import train_generator, train_warp
-    from vton.train.diffusion_setup import train_vae
+    from vton.train.diffusion_setup import train_sr, train_vae
 
     params = load_params(args.params)
     if args.family:
@@ -26,6 +26,8 @@ def cmd_train(args: argparse.Namespace) -> int:
         summary = train_warp(params, args.dataset, args.out, **where)
     elif args.model == "vae":
         summary = train_vae(params, args.dataset, args.out, **where)
+    elif args.model == "sr":
+        summary = train_sr(params, args.dataset, args.out, **where)
     else:
         if args.warp is None:
             raise ValueError("vton train generator needs --warp DIR, the trained warp directory")
@@ -36,6 +38,7 @@ def cmd_train(args: argparse.Namespace) -> int:
             args.out,
             vae_dir=args.vae,
             warped_dir=args.warped,
+            sr_dir=args.sr,
             **where,
         )
     print(json.dumps(summary, indent=2))
@@ -45,17 +48,18 @@ def cmd_train(args: argparse.Namespace) -> int:
 def _add_train(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
         "train",
-        help="train a family's warp, VAE or generator on a dataset (params: train, train_warp, "
-        "train_vae, train_generator)",
+        help="train a family's warp, VAE, SR model or generator on a dataset (params: train, "
+        "train_warp, train_vae, train_sr, train_generator)",
         description="Train one model of the family train.family names (CUDA when present). "
         "For DDP run it under torchrun: torchrun --nproc-per-node 2 -m vton.cli train warp ...",
     )
-    p.add_argument("model", choices=("warp", "vae", "generator"))
+    p.add_argument("model", choices=("warp", "vae", "sr", "generator"))
     p.add_argument("--dataset", type=Path, required=True, help="VITON-HD-layout root")
     p.add_argument("--out", type=Path, required=True, help="model directory to write")
     p.add_argument("--warp", type=Path, help="trained warp directory (for generator)")
     p.add_argument("--vae", type=Path, help="the VAE directory (ldm's generator)")
     p.add_argument("--warped", type=Path, help="the warp_cloth layout (ldm's generator)")
+    p.add_argument("--sr", type=Path, help="the SR model (tryondiffusion's generator)")
     p.add_argument("--family", choices=tuple(FAMILIES), help="instead of train.family")
     p.add_argument("--params", type=Path, default=Path("params.yaml"))
     p.add_argument("--checkpoints", type=Path, help="resume state folder (default: none)")

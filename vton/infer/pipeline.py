@@ -177,6 +177,7 @@ class InferencePipeline:
         zeros = torch.zeros(1, height, width, dtype=torch.uint8, device=self.device)
         batch = {
             "agnostic": torch.zeros(1, 3, height, width, device=self.device),
+            "parse": zeros,
             "parse_agnostic": zeros,
             "parse_agnostic_ids": zeros,
             "densepose": zeros,
