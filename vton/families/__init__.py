@@ -10,6 +10,9 @@
 - `tocg`: HR-VITON's try-on condition generator (appearance-flow warping, condition aligning,
   occlusion removal, multi-scale discriminator, its losses and the 7-group parse).
 - `spade`: HR-VITON's SPADE image generator and its discriminator and losses.
+- `diffusion`, `vae`, `ldm`, `catvton`, `warp_cloth`: the latent-diffusion families.
+- `parallel_unet`, `tryondiffusion`: TryOnDiffusion's Parallel-UNet and its pixel-space
+  cascade (inputs, continuous-time schedule, min-SNR, guided sampling).
 
 gmm_tom's networks live in `vton.models` with what every family shares (config-carrying
 modules, VGG features, inputs, losses).
