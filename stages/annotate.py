@@ -4,7 +4,8 @@ the dataset.
 Reads the `annotate` params (runner) and the params section of its kind (backend), writes
 that kind's files into data/dataset, `rejects.jsonl` and `log.jsonl` (one line per image)
 into its report folder, and its summary metrics. `--catalog` (ingest's) gives the agnostic
-stage each sample's garment category (`agnostic.category: auto`).
+stage each sample's garment category (`agnostic.category: auto`) and the cloth_mask stage
+where ingest padded each garment photo (`garment_fit`).
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ def main() -> None:
         ("--reference", {"type": Path, "required": True}),
         ("--metrics", {"type": Path, "required": True}),
         ("--report-dir", {"type": Path, "required": True}),
-        ("--catalog", {"type": Path, "help": "ingest's catalog: each sample's category"}),
+        ("--catalog", {"type": Path, "help": "ingest's catalog: each sample's category, its garment's padding"}),
     )
     params = params_or_exit(args.params)
     try:

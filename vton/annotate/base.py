@@ -57,7 +57,7 @@ ANNOTATION_KINDS: dict[str, AnnotationKind] = {
         AnnotationKind("pose", "image", ("pose_json", "pose_img")),
         AnnotationKind("parse", "image", ("parse",)),
         AnnotationKind("densepose", "image", ("densepose",)),
-        AnnotationKind("cloth_mask", "cloth", ("cloth_mask",)),
+        AnnotationKind("cloth_mask", "cloth", ("cloth_mask",), attributes=("garment_fit",)),
         AnnotationKind(
             "agnostic",
             "image",

@@ -27,6 +27,7 @@ its own with `fork()`, which shares the (read-only) torch models.
 from __future__ import annotations
 
 import dataclasses
+import json
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -35,6 +36,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from vton.annotate.cloth_mask import FIT_ATTRIBUTE
 from vton.config import InferParams, Params
 from vton.formats.images import fit_to
 
@@ -273,10 +275,12 @@ class InferencePipeline:
 
         height, width = self.infer.height, self.infer.width
         person_fit, _ = timed("fit", fit_to, person, height, width)
-        garment_fit, _ = fit_to(garment, height, width)
+        garment_fit, fit = fit_to(garment, height, width)
         a = self.annotators
         person_item = Item("person", "test", person_fit, Path("person"), {})
-        garment_item = Item("garment", "test", garment_fit, Path("garment"), {})
+        # where the padding is, as ingest's catalog says it (the cloth mask ignores it)
+        facts = {FIT_ATTRIBUTE: json.dumps([round(v, 6) for v in fit])}
+        garment_item = Item("garment", "test", garment_fit, Path("garment"), {}, {}, facts)
 
         # The garment's mask and the DensePose run beside the pose and parse (2 cores).
         def side():

@@ -54,7 +54,7 @@ from typing import Any
 import numpy as np
 
 from vton.annotate.base import AnnotationRejected, Item, make_fingerprint, outputs_of
-from vton.annotate.cloth_mask import MAX_AREA, MIN_AREA
+from vton.annotate.cloth_mask import MAX_AREA, MIN_AREA, content_box
 from vton.checks import check_rgb
 from vton.records import Sample
 
@@ -471,14 +471,28 @@ class BackgroundClothMask:
         """Nothing to load (OpenCV and SciPy are imported on first use)."""
 
     def annotate(self, item: Item) -> Sample:
-        """The garment mask of `item.rgb`, the garment photo. Raises AnnotationRejected."""
+        """The garment mask of `item.rgb`, the garment photo. Raises AnnotationRejected.
+
+        Where ingest padded the photo to the dataset's aspect (`garment_fit` in the
+        catalog), only the photo is segmented: its own border is the backdrop, and the
+        padding (another colour than a grey or coloured backdrop) is never garment."""
         check_rgb(item.rgb, item.id)
+        height, width = item.rgb.shape[:2]
+        top, bottom, left, right = content_box(item.attributes, height, width)
         result = background_mask(
-            item.rgb, self.border, self.tolerance, self.smooth, tuning=self.tuning
+            item.rgb[top:bottom, left:right],
+            self.border,
+            self.tolerance,
+            self.smooth,
+            tuning=self.tuning,
         )
-        return Sample(
-            id=item.id,
-            split=item.split,
-            cloth_mask=result.mask,
-            provenance=result.provenance(),
-        )
+        mask = result.mask
+        provenance = result.provenance()
+        if (top, bottom, left, right) != (0, height, 0, width):
+            mask = np.zeros((height, width), dtype=bool)
+            mask[top:bottom, left:right] = result.mask
+            provenance |= {
+                "photo_box": [top, bottom, left, right],
+                "area": round(float(mask.mean()), 4),
+            }
+        return Sample(id=item.id, split=item.split, cloth_mask=mask, provenance=provenance)
