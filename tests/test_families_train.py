@@ -243,14 +243,20 @@ LAUNCHERS = {"ddp": TORCHRUN, "single": [sys.executable]}
 
 
 def launch_both(
-    stage: str, family: str, dataset: Path, root: Path, *extra: str, size=(HEIGHT, WIDTH)
+    stage: str,
+    family: str,
+    dataset: Path,
+    root: Path,
+    *extra: str,
+    size=(HEIGHT, WIDTH),
+    steps: int = 3,
 ) -> Path:
-    """`stages.<stage>` with 3 steps of `family` at `size`, under two-process gloo torchrun
-    (root/ddp, root/live_ddp) and as one process (root/single, root/live_single), same
-    params file."""
+    """`stages.<stage>` with `steps` steps of `family` at `size`, under two-process gloo
+    torchrun (root/ddp, root/live_ddp) and as one process (root/single, root/live_single),
+    same params file."""
     root.mkdir(parents=True)
-    three = {"steps": 3}
-    raw = raw_params(family, gmm=three, tocg=three, unet_sa=three, spade=three)
+    n = {"steps": steps}
+    raw = raw_params(family, gmm=n, tocg=n, unet_sa=n, spade=n)
     raw["train"]["data"] = {"height": size[0], "width": size[1]}
     (root / "params.yaml").write_text(yaml.safe_dump(raw))
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(PROJECT)}
@@ -288,10 +294,10 @@ def metrics(root: Path, name: str) -> dict:
     return json.loads((root / f"live_{name}" / "metrics.json").read_text())
 
 
-def assert_same_loss(root: Path) -> None:
+def assert_same_loss(root: Path, steps: int = 3) -> None:
     ddp, single = metrics(root, "ddp"), metrics(root, "single")
     assert ddp["world_size"] == 2 and single["world_size"] == 1
-    assert ddp["step"] == single["step"] == 3
+    assert ddp["step"] == single["step"] == steps
     assert ddp["train_loss"] == pytest.approx(single["train_loss"], rel=1e-4)
 
 
@@ -303,9 +309,15 @@ def hrviton_ddp(dataset, tmp_path_factory) -> dict[str, Path]:
     # SPADE at 128x96: at 64x32 its first blocks normalise 2x1 maps, their gradients are at
     # rounding level and training is chaotic (a 1e-7 perturbation grows to 3e-3 in 3
     # steps). The tocg stays at 64x32, its own size, which the generator's run upsamples.
+    # One generator step: the hinge GAN amplifies the all-reduce's rounding from the second
+    # step on, on some CPUs to 0.2 after three steps (measured 2026-12-04 on this code and on
+    # the code of 2026-12-03), while one step agrees to 1e-5: the wiring (batches, draws,
+    # gradient averaging, the optimiser step) is what is compared.
     warp = launch_both("train_warp", "hrviton", dataset, root / "warp")
     extra = ("--warp", str(warp / "single"))
-    gen = launch_both("train_generator", "hrviton", dataset, root / "gen", *extra, size=(128, 96))
+    gen = launch_both(
+        "train_generator", "hrviton", dataset, root / "gen", *extra, size=(128, 96), steps=1
+    )
     return {"warp": warp, "generator": gen}
 
 
@@ -355,7 +367,7 @@ def test_hrviton_warp_two_process_gloo_ddp_matches_one_process(hrviton_ddp, data
 
 
 def test_hrviton_generator_two_process_gloo_ddp_matches_one_process(hrviton_ddp, dataset):
-    assert_same_loss(hrviton_ddp["generator"])
+    assert_same_loss(hrviton_ddp["generator"], steps=1)
     warp = hrviton_ddp["warp"] / "single"
     assert_same_function(hrviton_ddp["generator"], warp, dataset, size=(128, 96))
 
