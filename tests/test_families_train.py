@@ -59,13 +59,7 @@ def params(family: str, **overrides: dict):
     return parse_params(raw_params(family, **overrides))
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_torch_thread():
-    """These nets are tiny: a second intra-op thread only spins (20x slower on a busy box)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")  # conftest.py
 
 
 @pytest.fixture(scope="module")

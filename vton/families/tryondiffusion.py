@@ -160,28 +160,29 @@ def dynamic_threshold(x0: torch.Tensor, percentile: float) -> torch.Tensor:
     return x0.clamp(-s, s) / s
 
 
+def denoise(model: Any, x: torch.Tensor, t: torch.Tensor, cond: Conditions) -> torch.Tensor:
+    """The noise `model` (a ParallelUNet or its DDP wrapper) predicts in `x` at times `t`."""
+    return model(
+        x,
+        cond.agnostic,
+        cond.garment,
+        cond.person_pose,
+        cond.garment_pose,
+        t,
+        cond.aug,
+        cond.lowres,
+        keep=cond.keep,
+    )
+
+
 def predict(
     model: ParallelUNet, x: torch.Tensor, t: torch.Tensor, cond: Conditions, guidance: float
 ) -> torch.Tensor:
     """The guided noise estimate: eps_u + w (eps_c - eps_u) (one conditional pass at w = 1)."""
-
-    def eps(c: Conditions, z: torch.Tensor, times: torch.Tensor) -> torch.Tensor:
-        return model(
-            z,
-            c.agnostic,
-            c.garment,
-            c.person_pose,
-            c.garment_pose,
-            times,
-            c.aug,
-            c.lowres,
-            keep=c.keep,
-        ).float()
-
     if guidance == 1.0:
-        return eps(cond, x, t)
+        return denoise(model, x, t, cond).float()
     both = _stacked(cond, cond.dropped())
-    e = eps(both, torch.cat([x, x]), torch.cat([t, t]))
+    e = denoise(model, torch.cat([x, x]), torch.cat([t, t]), both).float()
     e_cond, e_uncond = e.chunk(2)
     return e_uncond + guidance * (e_cond - e_uncond)
 

@@ -89,17 +89,7 @@ class ParallelUNetTask(DiffusionTask):
         t = diffusion.per_sample_uniform(diffusion.generators(seeds, TIMESTEP), device)
         cond = self.conditions(b, x, own, train=True)
         with self.runtime.autocast():
-            eps = self.run["model"](
-                td.noised(target, noise, t),
-                cond.agnostic,
-                cond.garment,
-                cond.person_pose,
-                cond.garment_pose,
-                t,
-                cond.aug,
-                cond.lowres,
-                keep=cond.keep,
-            ).float()
+            eps = td.denoise(self.run["model"], td.noised(target, noise, t), t, cond).float()
         per_sample = (eps - noise).square().mean((1, 2, 3))
         weight = td.min_snr_weight(t, self.cfg.min_snr_gamma)
         self.last = (b, x, own)
