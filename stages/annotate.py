@@ -27,7 +27,13 @@ def main() -> None:
         ("--reference", {"type": Path, "required": True}),
         ("--metrics", {"type": Path, "required": True}),
         ("--report-dir", {"type": Path, "required": True}),
-        ("--catalog", {"type": Path, "help": "ingest's catalog: each sample's category, its garment's padding"}),
+        (
+            "--catalog",
+            {
+                "type": Path,
+                "help": "ingest's catalog: each sample's category, its garment's padding",
+            },
+        ),
     )
     params = params_or_exit(args.params)
     try:

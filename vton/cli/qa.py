@@ -40,7 +40,17 @@ def cmd_fidelity(args: argparse.Namespace) -> int:
     from vton.fileio import atomic_write_text
     from vton.qa.fidelity import fidelity
 
-    scores = fidelity(args.ref, args.ours)
+    if args.ours is None and not args.end_to_end:
+        raise ValueError("give OURS (a dataset to compare) or --end-to-end (or both)")
+    scores = fidelity(args.ref, args.ours) if args.ours is not None else {}
+    if args.end_to_end:
+        from vton.config import Params, load_params
+        from vton.qa.end_to_end import end_to_end, offline
+
+        # outside a project (no params.yaml) the defaults: mediapipe pose and parse
+        params = load_params(args.params) if args.params.is_file() else Params()
+        photos = args.ours or args.ref
+        scores |= end_to_end(args.ref, photos, offline(params.pose), offline(params.parse)).summary
     text = json.dumps(scores, indent=2, sort_keys=True)
     if args.json:
         atomic_write_text(args.json, text + "\n")  # makes the parent folder
@@ -55,8 +65,15 @@ def _add_fidelity(subparsers: argparse._SubParsersAction) -> None:
         description="How far do OURS's annotations differ from REF's? Flat JSON of scores.",
     )
     p.add_argument("ref", type=Path, help="reference dataset root (e.g. the shipped one)")
-    p.add_argument("ours", type=Path, help="dataset root to compare (e.g. regenerated)")
+    p.add_argument("ours", type=Path, nargs="?", help="dataset root to compare (e.g. regenerated)")
+    p.add_argument(
+        "--end-to-end",
+        action="store_true",
+        help="also annotate the photos (OURS', else REF's) with params.yaml's pose and parse "
+        "backends (reference -> mediapipe), make the agnostics from them, score e2e_* against REF",
+    )
     p.add_argument("--json", type=Path, help="also write the scores here (for DVC metrics)")
+    p.add_argument("--params", type=Path, default=Path("params.yaml"), help="for --end-to-end")
     p.set_defaults(func=cmd_fidelity)
 
 
