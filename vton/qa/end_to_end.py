@@ -9,7 +9,8 @@ scored against the reference's own files with `vton.qa.fidelity.compare`. Keys a
 fidelity keys prefixed `e2e_` (pose PCK, parse mIoU over the 13 groups, agnostic-mask IoU,
 parse-agnostic agreement, the agnostic image), plus `e2e_agnostic_mask_iou_min` (the worst
 sample), `e2e_samples` and `e2e_rejected` (photos an annotator refused, e.g. no person
-found; they are left out of the scores).
+found; they are left out of the scores). A reference without agnostic kinds but with a parse
+and keypoints (the synthetic source's exact labels) gets them from the same recipe.
 """
 
 from __future__ import annotations
@@ -62,19 +63,20 @@ def end_to_end(
     work = [
         (s, sid)
         for s in SPLITS
-        for sid in sorted(set(source.ids(s, "image")) & set(reference.ids(s, "agnostic_mask")))
+        for sid in sorted(set(source.ids(s, "image")) & _scorable(reference, s))
     ]
     if not work:
         raise FileNotFoundError(
-            f"no person photo in {photos} has an agnostic mask in {ref}: pass VITON-HD layout "
-            "roots (the photos may be in the reference itself)"
+            f"no person photo in {photos} has an agnostic mask, or a parse and keypoints, in "
+            f"{ref}: pass VITON-HD layout roots (the photos may be in the reference itself)"
         )
     annotators = [create_annotator("pose", pose), create_annotator("parse", parse)]
     for annotator in annotators:
         annotator.load()
     rejected: list[dict] = []
     with tempfile.TemporaryDirectory(prefix="vton-e2e-") as tmp:
-        ours = Layout(Path(tmp))
+        ours = Layout(Path(tmp) / "ours")
+        ref = _with_agnostics(reference, source, work, Path(tmp) / "ref")
         for split, sid in tqdm(work, desc="end to end", unit="photo", disable=not progress):
             path = source.path(split, "image", sid)
             rgb = read_rgb(path)
@@ -97,8 +99,44 @@ def end_to_end(
                 agnostic_mask=agn.mask,
             )
             write_sample(ours, sample, *rgb.shape[:2])
-        result = compare(Path(ref), ours.root, progress=False)
+        result = compare(ref, ours.root, progress=False)
     return _summarise(result.summary, result.rows, rejected, len(work))
+
+
+def _scorable(reference: Layout, split: str) -> set[str]:
+    """Ids with an agnostic mask in the reference, or a parse and keypoints to make one."""
+    made = set(reference.ids(split, "parse")) & set(reference.ids(split, "pose_json"))
+    return set(reference.ids(split, "agnostic_mask")) | made
+
+
+def _with_agnostics(reference: Layout, source: Layout, work: list, tmp: Path) -> Path:
+    """`reference`'s root when it holds every sample's agnostic kinds; else a copy of its
+    parse and keypoints with the agnostic kinds the recipe makes from them (a source whose
+    exact labels ship without agnostics, like the synthetic one)."""
+    from vton.annotate.agnostic import make_agnostic
+    from vton.formats import labels, openpose
+    from vton.records import Sample
+    from vton.writer import write_sample
+
+    if all(reference.path(s, "agnostic_mask", sid).is_file() for s, sid in work):
+        return reference.root
+    out = Layout(tmp)
+    for split, sid in work:
+        rgb = read_rgb(source.path(split, "image", sid))
+        parse = labels.read_parse(reference.path(split, "parse", sid))
+        keypoints = openpose.read_keypoints(reference.path(split, "pose_json", sid))
+        agn = make_agnostic(rgb, parse, keypoints)
+        sample = Sample(
+            sid,
+            split,
+            pose=keypoints,
+            parse=parse,
+            agnostic=agn.agnostic,
+            parse_agnostic=agn.parse_agnostic,
+            agnostic_mask=agn.mask,
+        )
+        write_sample(out, sample, *rgb.shape[:2])
+    return out.root
 
 
 def _summarise(scores: dict, rows: list[dict], rejected: list[dict], total: int) -> EndToEnd:
