@@ -53,11 +53,8 @@ def end_to_end(
     """Annotate the person photos of `photos` (a layout root; the reference's own when it
     holds them) with the `pose` and `parse` params sections' backends, make the agnostic
     kinds from them and score everything against `ref` (module doc)."""
-    from vton.annotate.agnostic import make_agnostic
     from vton.annotate.base import AnnotationRejected, Item
     from vton.annotate.registry import create_annotator
-    from vton.records import Sample
-    from vton.writer import write_sample
 
     reference, source = Layout(Path(ref)), Layout(Path(photos))
     work = [
@@ -85,20 +82,9 @@ def end_to_end(
                 keypoints = annotators[0].annotate(item).pose
                 labels = annotators[1].annotate(item).parse
                 assert keypoints is not None and labels is not None
-                agn = make_agnostic(rgb, labels, keypoints)
+                _write_with_agnostics(ours, split, sid, rgb, labels, keypoints)
             except (AnnotationRejected, ValueError) as exc:
                 rejected.append({"split": split, "id": sid, "rejected": str(exc)})
-                continue
-            sample = Sample(
-                sid,
-                split,
-                pose=keypoints,
-                parse=labels,
-                agnostic=agn.agnostic,
-                parse_agnostic=agn.parse_agnostic,
-                agnostic_mask=agn.mask,
-            )
-            write_sample(ours, sample, *rgb.shape[:2])
         result = compare(ref, ours.root, progress=False)
     return _summarise(result.summary, result.rows, rejected, len(work))
 
@@ -113,10 +99,7 @@ def _with_agnostics(reference: Layout, source: Layout, work: list, tmp: Path) ->
     """`reference`'s root when it holds every sample's agnostic kinds; else a copy of its
     parse and keypoints with the agnostic kinds the recipe makes from them (a source whose
     exact labels ship without agnostics, like the synthetic one)."""
-    from vton.annotate.agnostic import make_agnostic
     from vton.formats import labels, openpose
-    from vton.records import Sample
-    from vton.writer import write_sample
 
     if all(reference.path(s, "agnostic_mask", sid).is_file() for s, sid in work):
         return reference.root
@@ -125,18 +108,30 @@ def _with_agnostics(reference: Layout, source: Layout, work: list, tmp: Path) ->
         rgb = read_rgb(source.path(split, "image", sid))
         parse = labels.read_parse(reference.path(split, "parse", sid))
         keypoints = openpose.read_keypoints(reference.path(split, "pose_json", sid))
-        agn = make_agnostic(rgb, parse, keypoints)
-        sample = Sample(
-            sid,
-            split,
-            pose=keypoints,
-            parse=parse,
-            agnostic=agn.agnostic,
-            parse_agnostic=agn.parse_agnostic,
-            agnostic_mask=agn.mask,
-        )
-        write_sample(out, sample, *rgb.shape[:2])
+        _write_with_agnostics(out, split, sid, rgb, parse, keypoints)
     return out.root
+
+
+def _write_with_agnostics(
+    layout: Layout, split: str, sid: str, rgb: Any, parse: Any, keypoints: Any
+) -> None:
+    """Write a sample's parse and keypoints into `layout` with the agnostic kinds the
+    HR-VITON recipe makes from them (upper body)."""
+    from vton.annotate.agnostic import make_agnostic
+    from vton.records import Sample
+    from vton.writer import write_sample
+
+    agn = make_agnostic(rgb, parse, keypoints)
+    sample = Sample(
+        sid,
+        split,
+        pose=keypoints,
+        parse=parse,
+        agnostic=agn.agnostic,
+        parse_agnostic=agn.parse_agnostic,
+        agnostic_mask=agn.mask,
+    )
+    write_sample(layout, sample, *rgb.shape[:2])
 
 
 def _summarise(scores: dict, rows: list[dict], rejected: list[dict], total: int) -> EndToEnd:
