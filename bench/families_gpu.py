@@ -446,7 +446,7 @@ def run_tryondiffusion(args, params, runtime: Runtime, results: list[Result]) ->
         def build(config=config, s=s) -> Task:
             return ParallelUNetTask(td.ParallelUNet(config), s)
 
-        shown = size if role == "sr" else (size[0] // td.SR_FACTOR, size[1] // td.SR_FACTOR)
+        shown = size if role == "sr" else td.base_size(size)
         name = f"parallel-unet {role} {'-'.join(map(str, config.channels))}"
         results.append(Result("tryondiffusion", name, "x".join(map(str, shown)), args.batch))
         tasks[role] = measure(args, runtime, results[-1], build)

@@ -88,17 +88,17 @@ def _diffusion(family: str, gmm):
 
 def _cascade():
     """(the none warp, a tryondiffusion cascade at toy width: 32x24 base, 64x48 SR)."""
-    from vton.families.nowarp import NoWarp
-    from vton.families.parallel_unet import ParallelUNetConfig
-    from vton.families.tryondiffusion import TryOnDiffusion, TryOnDiffusionConfig
+    from types import SimpleNamespace
 
-    unet = ParallelUNetConfig(
-        channels=(8, 16), blocks=(1, 1), attention_levels=1, heads=2, dim_head=8, cond_dim=32
-    )
-    unet = dataclasses.replace(unet, pose_dim=32, pose_depth=1)
+    from model_data import TINY_PARALLEL_UNET
+
+    from vton.families.nowarp import NoWarp
+    from vton.families.tryondiffusion import TryOnDiffusion, TryOnDiffusionConfig, unet_config
+
+    section = SimpleNamespace(**TINY_PARALLEL_UNET)  # as params give it
     config = TryOnDiffusionConfig(
-        base=dataclasses.asdict(unet),
-        sr=dataclasses.asdict(dataclasses.replace(unet, lowres=True)),
+        base=dataclasses.asdict(unet_config(section, lowres=False, size=(32, 24))),
+        sr=dataclasses.asdict(unet_config(section, lowres=True, size=(64, 48))),
         sample_steps=2,
         sr_sample_steps=2,
         height=64,

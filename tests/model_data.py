@@ -1,10 +1,23 @@
-"""Shared pieces of the model tests: a tiny VGG in torchvision's key layout."""
+"""Shared pieces of the model tests: a tiny VGG in torchvision's key layout, the toy
+Parallel-UNet shape."""
 
 from __future__ import annotations
 
 import torch
 
 from vton.models.vgg import VGGFeatures
+
+TINY_PARALLEL_UNET = {
+    "channels": [8, 16],
+    "blocks": [1, 1],
+    "attention_levels": 1,
+    "heads": 2,
+    "dim_head": 8,
+    "cond_dim": 32,
+    "pose_dim": 32,
+    "pose_depth": 1,
+}
+"""A toy Parallel-UNet as params values (train_generator.tryondiffusion, train_sr keys)."""
 
 
 def tiny_vgg_state(widths=(4, 8, 8, 16, 16), per_block=(2, 2, 3, 3, 3)) -> dict:

@@ -10,23 +10,13 @@ from pathlib import Path
 import pytest
 import yaml
 from dvc_project import make_project, run
+from model_data import TINY_PARALLEL_UNET
 
 from vton.layout import KINDS, Layout, read_pairs
 
 PROJECT = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.slow
-TINY_PARALLEL_UNET = {
-    "steps": 4,
-    "channels": [8, 16],
-    "blocks": [1, 1],
-    "attention_levels": 1,
-    "heads": 2,
-    "dim_head": 8,
-    "cond_dim": 32,
-    "pose_dim": 32,
-    "pose_depth": 1,
-    "sample_every": 2,
-}
+TINY_UNETS = TINY_PARALLEL_UNET | {"steps": 4, "sample_every": 2}  # tryondiffusion, SR
 TINY_TRAIN = {  # params section -> (sub-section or None) -> values
     "train": {None: {"device": "cpu"}, "data": {"height": 64, "width": 48, "augment": True}},
     "train_warp": {
@@ -38,10 +28,10 @@ TINY_TRAIN = {  # params section -> (sub-section or None) -> values
         "unet_sa": {"steps": 4, "ngf": 4, "downsamplings": 3, "res_blocks": 1, "d_ndf": 4},
         "spade": {"steps": 4, "ngf": 4, "hidden": 8, "injection": 4, "d_ndf": 4},
         "ldm": {"steps": 4, "width": 8, "levels": 2, "sample_steps": 4, "sample_every": 2},
-        "tryondiffusion": {"sample_steps": 4} | TINY_PARALLEL_UNET,
+        "tryondiffusion": {"sample_steps": 4} | TINY_UNETS,
     },
     "train_vae": {None: {"steps": 4, "width": 8, "sample_every": 2}},
-    "train_sr": {None: {"sample_steps": 2} | TINY_PARALLEL_UNET},
+    "train_sr": {None: {"sample_steps": 2} | TINY_UNETS},
 }
 
 

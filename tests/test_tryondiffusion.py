@@ -21,6 +21,7 @@ import numpy as np
 import pytest
 import torch
 import yaml
+from model_data import TINY_PARALLEL_UNET
 from safetensors.torch import load_file
 from tryon_data import write_tiny_dataset
 
@@ -38,18 +39,7 @@ from vton.train.diffusion_setup import train_sr
 PROJECT = Path(__file__).resolve().parents[1]
 HEIGHT, WIDTH = 32, 24  # the base at 16x12
 SCHEDULE = {"steps": 4, "batch_size": 4, "log_every": 2, "sample_every": 2, "checkpoint_every": 2}
-TINY = {
-    "channels": [8, 16],
-    "blocks": [1, 1],
-    "attention_levels": 1,
-    "heads": 2,
-    "dim_head": 8,
-    "cond_dim": 32,
-    "pose_dim": 32,
-    "pose_depth": 1,
-    "ema_decay": 0.9,
-    "sample_steps": 3,
-}
+TINY = TINY_PARALLEL_UNET | {"ema_decay": 0.9, "sample_steps": 3}
 
 
 def raw_params(**sections: dict) -> dict:

@@ -81,12 +81,8 @@ def box_agnostic(batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Te
         ys, xs = torch.nonzero(body[i], as_tuple=True)
         if len(ys):
             masked[i, ys.min() : ys.max() + 1, xs.min() : xs.max() + 1] = True
-    keep = torch.zeros_like(body)
-    for group in (*HEAD_GROUPS, *LOWER_GROUPS):
-        keep |= parse == group
-    arms = torch.zeros_like(body)
-    for group in ARM_GROUPS:
-        arms |= parse == group
+    keep = torch.isin(parse, torch.tensor((*HEAD_GROUPS, *LOWER_GROUPS), device=parse.device))
+    arms = torch.isin(parse, torch.tensor(ARM_GROUPS, device=parse.device))
     keep |= arms & (batch["agnostic_mask"][:, 0] < 0.5)  # the hands
     masked = (masked & ~keep)[:, None].float()
     return person * (1 - masked), masked
@@ -117,6 +113,17 @@ def inputs(batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         "person_pose": person_pose,
         "garment_pose": torch.full_like(person_pose, GARMENT_POSE),
     }
+
+
+def base_size(size: tuple[int, int]) -> tuple[int, int]:
+    """The base model's (height, width) under a cascade output of `size`."""
+    return size[0] // SR_FACTOR, size[1] // SR_FACTOR
+
+
+def upsampled(low: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+    """The SR model's low-resolution input at `size`: bilinear, the same in training (the
+    downsampled ground truth) and sampling (the base's sample)."""
+    return F.interpolate(low, size=size, mode="bilinear", align_corners=False)
 
 
 def resized(x: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
@@ -317,7 +324,7 @@ class TryOnDiffusion(ConfigModule):
         c = self.config
         x = inputs(batch)
         size = (x["person"].shape[-2], x["person"].shape[-1])
-        base_size = (size[0] // SR_FACTOR, size[1] // SR_FACTOR)
+        low_size = base_size(size)
         w = c.guidance if guidance is None else guidance
         base_steps = steps or c.sample_steps
         sr_steps = max(1, round(c.sr_sample_steps * base_steps / c.sample_steps))
@@ -334,14 +341,14 @@ class TryOnDiffusion(ConfigModule):
 
         low = sample(
             self.base,
-            conditions(x, base_size, aug, noise(base_size)),
+            conditions(x, low_size, aug, noise(low_size)),
             base_steps,
             w,
             generator,
             percentile=c.threshold,
             progress=report(0),
         )
-        up = F.interpolate(low, size=size, mode="bilinear", align_corners=False)
+        up = upsampled(low, size)
         if self.sr is None:
             out = up
         else:

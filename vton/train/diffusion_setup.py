@@ -244,8 +244,7 @@ def _base_task(params: Params, size: tuple[int, int], sr: Any):
     from vton.train.tryondiffusion_task import ParallelUNetTask
 
     s = params.train_generator.tryondiffusion
-    base_size = (size[0] // td.SR_FACTOR, size[1] // td.SR_FACTOR)
-    config = td.unet_config(s, lowres=False, size=base_size)
+    config = td.unet_config(s, lowres=False, size=td.base_size(size))
     step = td.SR_FACTOR * config.step
     _divisible(size, step, "the SR factor 2 and train_generator.tryondiffusion.channels")
     sampling = {

@@ -15,7 +15,6 @@ from typing import cast
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from vton.config import ParallelUNetTrain
@@ -30,15 +29,12 @@ AUGMENT, AUGMENT_NOISE = 5, 6  # salts: the augmentation level, then its noise (
 
 def own_size(model: ParallelUNet, size: tuple[int, int]) -> tuple[int, int]:
     """The size a cascade member works at for output `size`: the SR's, or half of it."""
-    if model.config.lowres:
-        return size
-    return size[0] // td.SR_FACTOR, size[1] // td.SR_FACTOR
+    return size if model.config.lowres else td.base_size(size)
 
 
 def lowres_input(person: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
     """The SR model's training input: `person` at the base's size, upsampled to `size`."""
-    low = td.resized(person, (size[0] // td.SR_FACTOR, size[1] // td.SR_FACTOR))
-    return F.interpolate(low, size=size, mode="bilinear", align_corners=False)
+    return td.upsampled(td.resized(person, td.base_size(size)), size)
 
 
 class ParallelUNetTask(DiffusionTask):
