@@ -39,8 +39,9 @@ def test_golden_photos_end_to_end(golden: Path) -> None:
     print("per sample agnostic-mask IoU:", {r["id"]: r["agnostic_mask_iou"] for r in result.rows})
     assert s["e2e_samples"] == 5 and s["e2e_rejected"] == 0
     scores_in_range(s)
-    # Floors of 2026-12-04 (0.896 mean, 0.856 min, 0.848, 0.867), less a margin
-    assert s["e2e_agnostic_mask_iou"] >= 0.87 and s["e2e_agnostic_mask_iou_min"] >= 0.83
+    # Floors of 2026-12-04 (0.917 mean, 0.878 min, 0.848, 0.867; before the shoulder
+    # correction and the 0.05 confidence cut-off 0.896 and 0.856), less a margin
+    assert s["e2e_agnostic_mask_iou"] >= 0.9 and s["e2e_agnostic_mask_iou_min"] >= 0.86
     assert s["e2e_parse_miou13"] >= 0.82 and s["e2e_pose_pck"] >= 0.8
 
 

@@ -169,8 +169,9 @@ class Run:
 @dataclass(frozen=True)
 class PoseParams:
     backend: Literal["reference", "mediapipe"] = "reference"
-    min_confidence: float = 0.3  # points below this visibility are written as missing
+    min_confidence: float = 0.05  # points below this visibility are written as missing
     hip_correction: bool = True  # move MediaPipe hips to where OpenPose puts them
+    shoulder_correction: bool = True  # and its shoulders (vton/annotate/pose.py)
 
 
 @dataclass(frozen=True)

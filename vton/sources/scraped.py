@@ -58,9 +58,9 @@ TORSO = (
     MpLandmark.LEFT_HIP,
     MpLandmark.RIGHT_HIP,
 )
-TORSO_VISIBILITY = PoseParams().min_confidence
-"""A torso point seen less surely than this is missing: the pose stage's default cut-off,
-so a photo kept here gets its shoulders and hips from the `mediapipe` pose backend."""
+TORSO_VISIBILITY = 0.3
+"""A torso point seen less surely than this is missing: a photo kept here has its shoulders
+and hips in view (the pose stage, whose default cut-off is lower, then finds them too)."""
 
 
 def torso_visible(landmarks: np.ndarray, height: int, width: int) -> bool:
