@@ -54,12 +54,14 @@ A pose that still belongs to someone else is rejected (`multiple_people`).
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from vton.annotate.base import AnnotationRejected, Item, make_fingerprint, outputs_of
 from vton.annotate.mediapipe_models import MpLandmark
+from vton.annotate.person import PersonAnalyser
 from vton.formats.openpose import Body25, body25_to_coco18
 from vton.records import Sample
 
@@ -244,21 +246,27 @@ class MediaPipePose:
                 "fix it in params.yaml"
             )
         self.params = section
-        self._models: Any = None  # MediaPipeModels, loaded lazily
+        self._people: PersonAnalyser | None = None  # loaded lazily
+        self._store: Path | None = None
 
     def fingerprint(self) -> str:
         return make_fingerprint(self.kind, self.name, self.params, code=__name__)
 
-    def load(self) -> None:
-        from vton.annotate.mediapipe_models import MediaPipeModels
+    def share_analyses(self, store: Path) -> None:
+        """Keep MediaPipe's person analyses in `store` (the runner's cache) for the parse and
+        DensePose backends, and read theirs (`vton.annotate.person`)."""
+        self._store = store
+        if self._people is not None:
+            self._people.store = store
 
-        if self._models is None:
-            self._models = MediaPipeModels()
+    def load(self) -> None:
+        if self._people is None:
+            self._people = PersonAnalyser(self._store)
 
     def close(self) -> None:
-        if self._models is not None:
-            self._models.close()
-            self._models = None
+        if self._people is not None:
+            self._people.close()
+            self._people = None
 
     def find_person(self, rgb: np.ndarray, what: str = "the image") -> tuple[np.ndarray, int, str]:
         """MediaPipe landmarks of the most prominent person in `rgb` ((H, W, 3) uint8, any
@@ -271,20 +279,20 @@ class MediaPipePose:
         if rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.dtype != np.uint8:
             raise ValueError(f"{what}: expected (H, W, 3) uint8 RGB, got {rgb.dtype} {rgb.shape}")
         self.load()
-        models = self._models
-        faces = sorted(models.face_boxes(rgb), key=_box_area, reverse=True)
-        result = models.pose(rgb, count_people=False)
+        assert self._people is not None  # load() sets it
+        seen = self._people.analyse(rgb)
+        faces = sorted(seen.faces, key=_box_area, reverse=True)
         if len(faces) < 2:
-            if result is None:
+            if seen.landmarks is None:
                 raise AnnotationRejected(
                     "no_person",
                     f"MediaPipe Pose found nobody in {what} ({rgb.shape[1]}x{rgb.shape[0]})",
                 )
-            return result.landmarks, 1, "single"
-        if result is not None and _nose_in(result.landmarks, faces[0]):
-            return result.landmarks, len(faces), "largest_face"
+            return seen.landmarks, 1, "single"
+        if seen.landmarks is not None and _nose_in(seen.landmarks, faces[0]):
+            return seen.landmarks, len(faces), "largest_face"
         # The pose went to a smaller person: paint the other faces out and look again.
-        result = models.pose(hide_faces(rgb, faces[1:]), count_people=False)
+        result = self._people.models.pose(hide_faces(rgb, faces[1:]), count_people=False)
         if result is None or not _nose_in(result.landmarks, faces[0]):
             raise AnnotationRejected(
                 "multiple_people",

@@ -141,6 +141,9 @@ def process_item(
             meta.get("provenance", {}),
         )
     meta = {"id": item.id, "annotator": fingerprint}
+    share = getattr(annotator, "share_analyses", None)
+    if share is not None:  # MediaPipe's person analysis, computed once for three stages
+        share(cache_dir)
     tmp = entry.with_name(f".{entry.name}.{os.getpid()}.tmp")
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)

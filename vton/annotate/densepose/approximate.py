@@ -33,6 +33,7 @@ is installed.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -44,7 +45,8 @@ from vton.annotate.densepose.geometry import (
     polygon_signed_distance,
     segment_frame,
 )
-from vton.annotate.mediapipe_models import MediaPipeModels, MpLandmark
+from vton.annotate.mediapipe_models import MpLandmark
+from vton.annotate.person import PersonAnalyser
 from vton.checks import check_rgb
 from vton.formats.densepose import DensePosePart
 from vton.records import Sample
@@ -426,25 +428,28 @@ class MediaPipeDensePose:
         self.kind = kind
         self.outputs = outputs_of(self, kind, "densepose")
         self.shape = shape
-        self._models: MediaPipeModels | None = None
+        self._people: PersonAnalyser | None = None
+        self._store: Path | None = None
 
     def fingerprint(self) -> str:
         return make_fingerprint(self.kind, self.name, self.shape, code=__name__)
 
+    def share_analyses(self, store: Path) -> None:
+        """Read (or keep) MediaPipe's person analyses in `store`, the runner's cache, shared
+        with the pose and parse backends (`vton.annotate.person`)."""
+        self._store = store
+        if self._people is not None:
+            self._people.store = store
+
     def load(self) -> None:
         """MediaPipe's models are created on first use, once per process."""
-        if self._models is None:
-            self._models = MediaPipeModels()
-
-    def _loaded(self) -> MediaPipeModels:
-        self.load()
-        assert self._models is not None  # load() sets it
-        return self._models
+        if self._people is None:
+            self._people = PersonAnalyser(self._store)
 
     def close(self) -> None:
-        if self._models is not None:
-            self._models.close()
-            self._models = None
+        if self._people is not None:
+            self._people.close()
+            self._people = None
 
     def annotate(self, item: Item) -> Sample:
         """An approximate part map of the most prominent person in `item.rgb`.
@@ -452,22 +457,15 @@ class MediaPipeDensePose:
         Raises AnnotationRejected `no_person` when MediaPipe finds nobody.
         """
         rgb = check_rgb(item.rgb, item.id)
-        models = self._loaded()
-        result = models.pose(rgb)
+        self.load()
+        assert self._people is not None  # load() sets it
+        seen = self._people.analyse(rgb)
         size = f"{rgb.shape[1]}x{rgb.shape[0]}"
-        if result is None:
+        if seen.landmarks is None or seen.silhouette is None:
             raise AnnotationRejected(
                 "no_person", f"MediaPipe Pose found nobody in {item.id} ({size})"
             )
-        seg = result.segmentation
-        if seg is None:
-            seg = models.selfie(rgb)
-        if seg.shape != rgb.shape[:2]:
-            import cv2
-
-            seg = cv2.resize(seg, (rgb.shape[1], rgb.shape[0]), interpolation=cv2.INTER_LINEAR)
-        silhouette = seg > 0.5
-        parts, notes = approximate_densepose(result.landmarks, silhouette, self.shape)
+        parts, notes = approximate_densepose(seen.landmarks, seen.silhouette, self.shape)
         if not parts.any():
             raise AnnotationRejected(
                 "no_person",
@@ -478,7 +476,7 @@ class MediaPipeDensePose:
             "backend": self.name,
             "approximation": True,
             "note": APPROXIMATION_NOTE,
-            "people": result.people,
+            "people": seen.people,
             **notes,
         }
         return Sample(id=item.id, split=item.split, densepose=parts, provenance=provenance)

@@ -41,6 +41,7 @@ where weights can be had.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import Any
 
 import cv2
@@ -64,6 +65,7 @@ from vton.annotate.parse.regions import (
     nearest_fill,
     to_full_size,
 )
+from vton.annotate.person import PersonAnalyser
 from vton.formats.labels import VitonLabel as V
 from vton.records import Sample
 
@@ -128,8 +130,9 @@ class Cues:
     """What the MediaPipe models saw in one image, in pixels of that image.
 
     landmarks: (33, 4) float32 x, y, z, visibility (MediaPipe pose); segmentation: (H, W)
-    float32 person probability in [0, 1]; mesh: (468, 3) float32 face mesh or None;
-    hands: (21, 3) float32 landmark arrays; people: faces seen.
+    float32 person probability in [0, 1] (the backend passes the silhouette, 0 or 1);
+    mesh: (468, 3) float32 face mesh or None; hands: (21, 3) float32 landmark arrays;
+    people: faces seen.
     """
 
     landmarks: np.ndarray
@@ -152,46 +155,51 @@ class MediaPipeParser:
     def __init__(self, kind: str = "parse", section: Any = None, tuning: Tuning | None = None):
         self.outputs = outputs_of(self, kind, "parse")
         self.tuning = tuning or Tuning()
-        self._models: Any = None  # MediaPipeModels, loaded lazily
+        self._people: PersonAnalyser | None = None  # loaded lazily
+        self._store: Path | None = None
 
     def fingerprint(self) -> str:
         return make_fingerprint(self.kind, self.name, asdict(self.tuning), code=__name__)
 
-    def load(self) -> None:
-        """Create the MediaPipe pose, face mesh and hand models (they ship in the wheel)."""
-        if self._models is not None:
-            return
-        from vton.annotate.mediapipe_models import MediaPipeModels
+    def share_analyses(self, store: Path) -> None:
+        """Read (or keep) MediaPipe's person analyses in `store`, the runner's cache, shared
+        with the pose and DensePose backends (`vton.annotate.person`)."""
+        self._store = store
+        if self._people is not None:
+            self._people.store = store
 
-        models = MediaPipeModels()
+    def load(self) -> None:
+        """Create the MediaPipe face mesh and hand models (they ship in the wheel); pose
+        and face detection come with the person analysis."""
+        if self._people is not None:
+            return
+        people = PersonAnalyser(self._store)
         blank = np.zeros((64, 64, 3), np.uint8)  # builds each graph now, not mid-run
-        models.pose(blank, count_people=False)
-        models.face_mesh(blank)
-        models.hands(blank)
-        self._models = models
+        people.models.face_mesh(blank)
+        people.models.hands(blank)
+        self._people = people
 
     def close(self) -> None:
         """Release the MediaPipe graphs; a later call loads them again."""
-        if self._models is not None:
-            self._models.close()
-            self._models = None
+        if self._people is not None:
+            self._people.close()
+            self._people = None
 
     def observe(self, rgb: np.ndarray) -> Cues:
         """Run the MediaPipe models on (H, W, 3) uint8 RGB; nobody found is a rejection."""
         self.load()
-        models = self._models
-        pose = models.pose(rgb, count_people=False)
-        if pose is None:
+        assert self._people is not None  # load() sets it
+        seen = self._people.analyse(rgb)
+        if seen.landmarks is None or seen.silhouette is None:
             raise AnnotationRejected(
                 "no_person",
                 f"MediaPipe pose found no person in the {rgb.shape[1]}x{rgb.shape[0]} image; "
                 "the parser needs one person, seen from the front",
             )
-        seg = pose.segmentation
-        if seg is None or seg.shape != rgb.shape[:2]:
-            seg = models.selfie(rgb)
+        models = self._people.models
         hands = [hand.landmarks for hand in models.hands(rgb)]
-        return Cues(pose.landmarks, seg, models.face_mesh(rgb), hands, pose.people)
+        mask = seen.silhouette.astype(np.float32)
+        return Cues(seen.landmarks, mask, models.face_mesh(rgb), hands)
 
     def annotate(self, item: Item) -> Sample:
         rgb = item.rgb
