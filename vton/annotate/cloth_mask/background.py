@@ -55,6 +55,7 @@ import numpy as np
 
 from vton.annotate.base import AnnotationRejected, Item, make_fingerprint, outputs_of
 from vton.annotate.cloth_mask import MAX_AREA, MIN_AREA, content_box
+from vton.annotate.parse.regions import fill_holes
 from vton.checks import check_rgb
 from vton.records import Sample
 
@@ -168,13 +169,22 @@ def fit_backdrop(rgb: np.ndarray, border: float) -> Backdrop:
         residual = values - basis @ coef
         spread = 1.4826 * np.median(np.abs(residual[inlier]), axis=0)
         noise = float(np.sqrt(np.mean(spread**2)))
-        inlier = np.linalg.norm(residual, axis=1) <= max(4.0 * noise, 3.0)
+        inlier = _norm(residual) <= max(4.0 * noise, 3.0)
         if inlier.sum() < 12:
             break
-        coef = np.linalg.lstsq(basis[inlier], values[inlier], rcond=None)[0]
+        b, v = basis[inlier], values[inlier]
+        try:  # the normal equations: 6 unknowns, far cheaper than an SVD of the band
+            coef = np.linalg.solve(b.T @ b, b.T @ v)
+        except np.linalg.LinAlgError:  # a band too degenerate for them (a tiny image)
+            coef = np.linalg.lstsq(b, v, rcond=None)[0]
     colour = np.median(values[inlier] if inlier.any() else values, axis=0)
     red, green, blue = (int(v) for v in np.round(colour))
     return Backdrop(coef=coef, noise=noise, inliers=float(inlier.mean()), colour=(red, green, blue))
+
+
+def _norm(v: np.ndarray) -> np.ndarray:
+    """The Euclidean norm over the last axis (as np.linalg.norm, without its temporaries)."""
+    return np.sqrt(np.einsum("...c,...c->...", v, v))
 
 
 def _disk(radius: int) -> np.ndarray:
@@ -189,7 +199,7 @@ def _shape(evidence: np.ndarray, radius: int) -> np.ndarray:
     from scipy import ndimage
 
     closed = cv2.morphologyEx(evidence.astype(np.uint8), cv2.MORPH_CLOSE, _disk(radius)) > 0
-    filled = ndimage.binary_fill_holes(closed)
+    filled = fill_holes(closed)  # a flood fill: as scipy's binary_fill_holes, 10x faster
     labels, count = ndimage.label(filled)
     if count > 1:
         sizes = np.bincount(labels.ravel())
@@ -268,7 +278,7 @@ def _measure(
     image: np.ndarray = rgb.astype(np.float32)
     if tuning.blur * diag >= 0.3:
         image = cv2.GaussianBlur(image, (0, 0), tuning.blur * diag)
-    distance = np.linalg.norm(image - model, axis=-1)
+    distance = _norm(image - model)
 
     threshold = float(tolerance) or max(
         tuning.tolerance_floor, tuning.noise_factor * backdrop.noise
@@ -302,9 +312,9 @@ def _shadow_parts(
     from scipy import ndimage
 
     image, model = m.image, m.model
-    scale = np.maximum((model * model).sum(-1), 1.0)
-    gain = (image * model).sum(-1) / scale
-    chroma = np.linalg.norm(image - gain[..., None] * model, axis=-1)
+    scale = np.maximum(np.einsum("...c,...c->...", model, model), 1.0)
+    gain = np.einsum("...c,...c->...", image, model) / scale
+    chroma = _norm(image - gain[..., None] * model)
     smooth_luma = cv2.GaussianBlur(luma, (0, 0), max(0.8, tuning.gradient_blur * diag))
     gradient = (
         np.hypot(
