@@ -8,10 +8,19 @@ For each backend, measured in the same run on the same images:
 - incremental: after 5% new samples arrive, the runner's re-run time over the cold run's
   time (target <= 0.1).
 
+With `--pipeline`, the whole offline annotation instead (issue 18's scale check): every
+kind of every sample, the stages in the order `dvc repro` runs them (pose, parse, DensePose,
+cloth mask, agnostic) through the runner with one shared cache, as samples/s and the time
+extrapolated to VITON-HD's 13,679 samples, beside the decode bound (every person and
+garment JPEG read once); `--check N` then runs each stage alone, each with a cache of its
+own (so nothing is shared between stages), on the first N samples and compares every output
+file byte for byte.
+
 Samples: copies of the golden VITON-HD samples (photo, garment, parse, keypoints),
 corner-tagged so each file has its own digest, when present; else synthetic samples.
 
     python bench/annotate.py [--images 100] [--workers 2] [--backends pose:mediapipe,...]
+    python bench/annotate.py --pipeline --images 1000 [--check 50]
 """
 
 from __future__ import annotations
@@ -137,6 +146,92 @@ def bench(kind: str, backend: str, n_images: int, workers: int, data: Path) -> N
     )
 
 
+PIPELINE = (
+    ("pose", "mediapipe"),
+    ("parse", "mediapipe"),
+    ("densepose", "mediapipe"),
+    ("cloth_mask", "background"),
+    ("agnostic", "hrviton"),
+)
+VITONHD_SAMPLES = 13_679
+
+
+def annotate_all(layout: Layout, cache: Path, workers: int, progress: bool) -> dict[str, float]:
+    """Every stage of PIPELINE over `layout` with one cache; seconds per stage."""
+    seconds = {}
+    for kind, backend in PIPELINE:
+        section = dataclasses.replace(getattr(parse_params({}), kind), backend=backend)
+        start = time.perf_counter()
+        items = dataset_items(kind, layout)
+        run(kind, section, items, dataset_dest(layout), cache, workers=workers, progress=progress)
+        seconds[kind] = time.perf_counter() - start
+    return seconds
+
+
+def pipeline(n_images: int, workers: int, check: int, data: Path) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        layout = Layout(tmp / "ds")
+        shutil.copytree(data, layout.root)
+        photos = [
+            layout.path(SPLIT, k, sid) for sid in layout.ids(SPLIT) for k in ("image", "cloth")
+        ]
+        start = time.perf_counter()
+        for path in photos:
+            load_photo(path)
+        t_decode = time.perf_counter() - start
+        seconds = annotate_all(layout, tmp / "cache", workers, progress=True)
+        total = sum(seconds.values())
+        print(f"whole offline annotation, {n_images} samples at 1024x768, {workers} workers")
+        print(f"  decode only (bound)  {n_images / t_decode:8.2f} samples/s (person + garment)")
+        for kind, secs in seconds.items():
+            print(f"  {kind:<11}          {n_images / secs:8.2f} samples/s  {secs:7.1f} s")
+        hours = VITONHD_SAMPLES * total / n_images / 3600
+        print(
+            f"  all kinds            {n_images / total:8.2f} samples/s  {total:7.1f} s "
+            f"({total / t_decode:.1f}x the decode time); {VITONHD_SAMPLES} samples: "
+            f"{hours:.2f} h"
+        )
+        if check:
+            compare_one_by_one(layout, data, min(check, n_images), tmp, workers)
+
+
+def compare_one_by_one(layout: Layout, data: Path, n: int, tmp: Path, workers: int) -> None:
+    """The first `n` samples again, each stage alone with a cache of its own: every output
+    file must be byte-identical to the shared run's."""
+    alone = Layout(tmp / "alone")
+    source = Layout(data)
+    for sid in source.ids(SPLIT)[:n]:
+        for kind in ("image", "cloth", "parse", "pose_json"):
+            target = alone.path(SPLIT, kind, sid)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(source.path(SPLIT, kind, sid), target)
+    differ, compared = [], 0
+    for kind, backend in PIPELINE:
+        section = dataclasses.replace(getattr(parse_params({}), kind), backend=backend)
+        items = dataset_items(kind, alone)
+        run(
+            kind,
+            section,
+            items,
+            dataset_dest(alone),
+            tmp / f"cache-{kind}",
+            workers=workers,
+            progress=False,
+        )
+        for item in items:
+            for name in ANNOTATION_KINDS[kind].outputs:
+                compared += 1
+                ours = alone.path(SPLIT, name, item.id)
+                shared = layout.path(SPLIT, name, item.id)
+                if ours.read_bytes() != shared.read_bytes():
+                    differ.append(f"{name}/{item.id}")
+    print(
+        f"  one by one, separate caches, {n} samples: {compared - len(differ)}/{compared} "
+        f"output files byte-identical{'' if not differ else ': differ ' + ', '.join(differ[:5])}"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--images", type=int, default=100)
@@ -147,10 +242,15 @@ def main() -> None:
         "cloth_mask:background,agnostic:hrviton",
         help="comma-separated KIND:BACKEND",
     )
+    parser.add_argument("--pipeline", action="store_true", help="every kind, all stages")
+    parser.add_argument("--check", type=int, default=50, help="--pipeline: samples re-run alone")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         data = Path(tmp) / "data"
         add_samples(Layout(data), args.images)
+        if args.pipeline:
+            pipeline(args.images, args.workers, args.check, data)
+            return
         for spec in args.backends.split(","):
             kind, backend = spec.split(":")
             bench(kind, backend, args.images, args.workers, data)

@@ -1,8 +1,9 @@
 """Garment photos that ingest padded to the dataset's aspect: the padding is never backdrop.
 
-A product photo on a light-grey, coloured or gradient backdrop, of another aspect
-than 3:4, goes through the folder source (which pads it with white, as ingest does) and
-the `background` cloth mask reads where the padding is from the catalog's `garment_fit`.
+A product photo on a light-grey, coloured or gradient backdrop, with or without a soft
+cast shadow, of another aspect than 3:4, goes through the folder source (which pads it
+with white, as ingest does) and the `background` cloth mask reads where the padding is
+from the catalog's `garment_fit`.
 Before, the border held two colours (white padding, grey backdrop) and such photos were
 rejected `no_backdrop`.
 """
@@ -28,8 +29,7 @@ HEIGHT, WIDTH = 512, 384
 
 
 def backdrops(height: int, width: int) -> dict[str, np.ndarray]:
-    """(H, W, 3) float backdrops: plain grey, plain beige and a lighting gradient. (Cast
-    shadows are the background backend's own limit, padded or not: see its docstring.)"""
+    """(H, W, 3) float backdrops: plain grey, plain beige and a lighting gradient."""
     ys, xs = np.mgrid[0:height, 0:width].astype(np.float32)
     grey = np.full((height, width, 3), 205.0, np.float32)
     gradient = (238 - 50 * ys / height - 12 * xs / width)[..., None] * np.ones(3, np.float32)
@@ -40,13 +40,30 @@ def backdrops(height: int, width: int) -> dict[str, np.ndarray]:
     }
 
 
-def product_photos(cloth: np.ndarray, mask: np.ndarray, widen: int) -> dict[str, np.ndarray]:
+def cast_shadow(alpha: np.ndarray, dark: float = 0.18, soft: float = 0.02) -> np.ndarray:
+    """(H, W) float backdrop brightness under the garment's cast shadow: the garment's
+    alpha moved down and right by 2 % of the photo's diagonal, blurred by `soft` x the
+    diagonal, darkening by up to `dark`."""
+    diag = float(np.hypot(*alpha.shape))
+    shift = np.float32([[1, 0, 0.02 * diag], [0, 1, 0.02 * diag]])
+    moved = cv2.warpAffine(alpha, shift, (alpha.shape[1], alpha.shape[0]))
+    return 1 - dark * cv2.GaussianBlur(moved, (0, 0), soft * diag)
+
+
+def product_photos(
+    cloth: np.ndarray, mask: np.ndarray, widen: int, shadows: bool = True
+) -> dict[str, np.ndarray]:
     """The garment composited on each backdrop, the canvas widened by `widen` px per side
-    (so the photo is not 3:4 and ingest pads it)."""
+    (so the photo is not 3:4 and ingest pads it); with `shadows`, also on the grey and the
+    gradient backdrop under a soft cast shadow (1 % and 3 % blur)."""
     alpha = cv2.copyMakeBorder(mask.astype(np.float32), 0, 0, widen, widen, cv2.BORDER_CONSTANT)
     garment = cv2.copyMakeBorder(cloth, 0, 0, widen, widen, cv2.BORDER_CONSTANT).astype(np.float32)
+    plain = backdrops(*alpha.shape)
+    if shadows:
+        plain["grey_shadow"] = plain["grey"] * cast_shadow(alpha, soft=0.01)[..., None]
+        plain["gradient_shadow"] = plain["gradient"] * cast_shadow(alpha, soft=0.03)[..., None]
     out = {}
-    for name, backdrop in backdrops(*alpha.shape).items():
+    for name, backdrop in plain.items():
         blend = garment * alpha[..., None] + backdrop * (1 - alpha[..., None])
         out[name] = np.clip(blend, 0, 255).astype(np.uint8)
     return out
@@ -127,7 +144,7 @@ def test_the_padding_was_what_rejected_them(tmp_path):
     """The same grey-backdrop photo without the catalog's fit: the white padding bands and
     the grey backdrop are two colours on one border."""
     sample = generate_sample(5, 1024, 768)
-    photos = product_photos(sample.cloth, sample.cloth_mask.astype(np.float32), 192)
+    photos = product_photos(sample.cloth, sample.cloth_mask.astype(np.float32), 192, False)
     padded = ingest(tmp_path, {"grey": photos["grey"]}, sample.person)["grey"]
     with pytest.raises(AnnotationRejected) as rejected:
         annotate(padded, with_fit=False)
