@@ -1,5 +1,5 @@
 """One MediaPipe person analysis per photo, shared by the pose, parse and DensePose stages
-through the annotation cache (`vton.annotate.person`): the same outputs as each backend
+through the annotation cache (`vton.annotate.person_analysis`): the same outputs as each backend
 running the models itself, one entry per photo, read (not rewritten) by the later stages."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import pytest
 from annotate_data import astronaut, hopper, photo_item
 
 from vton.annotate.items import dataset_dest, dataset_items
-from vton.annotate.person import PersonAnalyser, PersonAnalysis, analyse
+from vton.annotate.person_analysis import PersonAnalyser, PersonAnalysis, analyse
 from vton.annotate.registry import create_annotator
 from vton.annotate.runner import run
 from vton.config import parse_params

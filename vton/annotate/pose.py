@@ -61,7 +61,7 @@ import numpy as np
 
 from vton.annotate.base import AnnotationRejected, Item, make_fingerprint, outputs_of
 from vton.annotate.mediapipe_models import MpLandmark
-from vton.annotate.person import PersonAnalyser
+from vton.annotate.person_analysis import PersonAnalyser
 from vton.formats.openpose import Body25, body25_to_coco18
 from vton.records import Sample
 
@@ -254,7 +254,7 @@ class MediaPipePose:
 
     def share_analyses(self, store: Path) -> None:
         """Keep MediaPipe's person analyses in `store` (the runner's cache) for the parse and
-        DensePose backends, and read theirs (`vton.annotate.person`)."""
+        DensePose backends, and read theirs (`vton.annotate.person_analysis`)."""
         self._store = store
         if self._people is not None:
             self._people.store = store

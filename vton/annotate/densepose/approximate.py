@@ -46,7 +46,7 @@ from vton.annotate.densepose.geometry import (
     segment_frame,
 )
 from vton.annotate.mediapipe_models import MpLandmark
-from vton.annotate.person import PersonAnalyser
+from vton.annotate.person_analysis import PersonAnalyser
 from vton.checks import check_rgb
 from vton.formats.densepose import DensePosePart
 from vton.records import Sample
@@ -436,7 +436,7 @@ class MediaPipeDensePose:
 
     def share_analyses(self, store: Path) -> None:
         """Read (or keep) MediaPipe's person analyses in `store`, the runner's cache, shared
-        with the pose and parse backends (`vton.annotate.person`)."""
+        with the pose and parse backends (`vton.annotate.person_analysis`)."""
         self._store = store
         if self._people is not None:
             self._people.store = store

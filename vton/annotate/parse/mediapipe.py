@@ -65,7 +65,7 @@ from vton.annotate.parse.regions import (
     nearest_fill,
     to_full_size,
 )
-from vton.annotate.person import PersonAnalyser
+from vton.annotate.person_analysis import PersonAnalyser
 from vton.formats.labels import VitonLabel as V
 from vton.records import Sample
 
@@ -163,7 +163,7 @@ class MediaPipeParser:
 
     def share_analyses(self, store: Path) -> None:
         """Read (or keep) MediaPipe's person analyses in `store`, the runner's cache, shared
-        with the pose and DensePose backends (`vton.annotate.person`)."""
+        with the pose and DensePose backends (`vton.annotate.person_analysis`)."""
         self._store = store
         if self._people is not None:
             self._people.store = store
