@@ -207,6 +207,10 @@ def bench_size(seed_repo: Path, tmp: Path, samples: int, transfer: bool) -> dict
     assert "Running stage" not in out, out[-2000:]
     row["status"], row["status_counts"], out = dvc(repo, "status")
     assert "up to date" in out, out[-2000:]
+    print(
+        f"  bound {row['bound']:.2f} s, no-op repro {row['repro']:.1f} s, "
+        f"status {row['status']:.1f} s"
+    )
     if transfer:
         remote = tmp / f"remote{samples}"
         run(repo, "dvc", "remote", "add", "-d", "bench", str(remote))
@@ -215,6 +219,7 @@ def bench_size(seed_repo: Path, tmp: Path, samples: int, transfer: bool) -> dict
         clone = tmp / f"clone{samples}"
         run(tmp, "git", "clone", "-q", str(repo), str(clone))
         row["pull"], _, _ = dvc(clone, "pull")
+        print(f"  push {row['push']:.1f} s, pull {row['pull']:.1f} s")
         shutil.rmtree(clone)
         shutil.rmtree(remote)
     before = dataset_stamps(repo)
@@ -234,7 +239,9 @@ def report(rows: list[dict]) -> None:
     for r in rows:
         cells = []
         for key in ("repro", "status", "push", "pull", "exp"):
-            cells.append(f"{r[key]:6.1f} ({r[key] / r['bound']:4.0f}x)" if key in r else "-")
+            cells.append(
+                f"{r[key]:6.1f} ({r[key] / r['bound']:4.0f}x)" if key in r else f"{'-':>13}"
+            )
         print(f"{r['samples']:>8} {r['files']:>8} {r['bound']:6.2f} " + " ".join(cells))
     for r in rows:
         print(
@@ -256,6 +263,7 @@ def report(rows: list[dict]) -> None:
 
 
 def main() -> None:
+    sys.stdout.reconfigure(line_buffering=True)  # progress lines show as they happen
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--samples", default="1000,4000,14000")
     parser.add_argument("--seed", type=int, default=50, help="samples run through every stage")
