@@ -263,7 +263,7 @@ def report(rows: list[dict]) -> None:
 
 
 def main() -> None:
-    sys.stdout.reconfigure(line_buffering=True)  # progress lines show as they happen
+    sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]  # progress as it goes
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--samples", default="1000,4000,14000")
     parser.add_argument("--seed", type=int, default=50, help="samples run through every stage")
