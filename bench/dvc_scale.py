@@ -19,7 +19,7 @@ compute is not the subject here; the file count is). Timed, at each size:
   the dataset files it rewrote (inode or mtime changed; 0 means it neither copied nor
   re-hashed the dataset).
 
-    python bench/dvc_scale.py [--samples 1000,4000,14000] [--seed 50] [--no-transfer]
+    python bench/dvc_scale.py [--samples 1000,4000,14000] [--seed 50] [--no-transfer] [--no-exp]
                               [--dvc-config cache.type=hardlink] [--json rows.json]
 """
 
@@ -187,7 +187,7 @@ def dataset_stamps(repo: Path) -> dict[str, tuple[int, int]]:
     }
 
 
-def bench_size(seed_repo: Path, tmp: Path, samples: int, transfer: bool) -> dict:
+def bench_size(seed_repo: Path, tmp: Path, samples: int, transfer: bool, exp: bool) -> dict:
     seed = len(list((seed_repo / "data" / "dataset").glob("*/image/*")))
     factor = max(1, round(samples / seed))
     repo = tmp / f"n{samples}"
@@ -222,10 +222,11 @@ def bench_size(seed_repo: Path, tmp: Path, samples: int, transfer: bool) -> dict
         print(f"  push {row['push']:.1f} s, pull {row['pull']:.1f} s")
         shutil.rmtree(clone)
         shutil.rmtree(remote)
-    before = dataset_stamps(repo)
-    row["exp"], row["exp_counts"], out = dvc(repo, "exp", "run", "-S", EXP_PARAM)
-    after = dataset_stamps(repo)
-    row["exp_rewritten"] = sum(before.get(p) != s for p, s in after.items())
+    if exp:
+        before = dataset_stamps(repo)
+        row["exp"], row["exp_counts"], out = dvc(repo, "exp", "run", "-S", EXP_PARAM)
+        after = dataset_stamps(repo)
+        row["exp_rewritten"] = sum(before.get(p) != s for p, s in after.items())
     shutil.rmtree(repo)
     return row
 
@@ -244,12 +245,17 @@ def report(rows: list[dict]) -> None:
             )
         print(f"{r['samples']:>8} {r['files']:>8} {r['bound']:6.2f} " + " ".join(cells))
     for r in rows:
+        exp = (
+            f"; exp run hashed {r['exp_counts']['hashed']} files "
+            f"({r['exp_counts']['hashed_dataset']} of data/dataset), rewrote "
+            f"{r['exp_rewritten']} dataset files"
+            if "exp" in r
+            else ""
+        )
         print(
             f"  {r['samples']}: file look-ups repro {r['repro_counts']['looked_up']}, "
             f"status {r['status_counts']['looked_up']}; files hashed repro "
-            f"{r['repro_counts']['hashed']}, status {r['status_counts']['hashed']}; exp run "
-            f"hashed {r['exp_counts']['hashed']} files ({r['exp_counts']['hashed_dataset']} of "
-            f"data/dataset), rewrote {r['exp_rewritten']} dataset files"
+            f"{r['repro_counts']['hashed']}, status {r['status_counts']['hashed']}{exp}"
         )
     first, last = rows[0], rows[-1]
     if len(rows) > 1:
@@ -268,6 +274,7 @@ def main() -> None:
     parser.add_argument("--samples", default="1000,4000,14000")
     parser.add_argument("--seed", type=int, default=50, help="samples run through every stage")
     parser.add_argument("--no-transfer", action="store_true", help="skip push and pull")
+    parser.add_argument("--no-exp", action="store_true", help="skip dvc exp run")
     parser.add_argument("--json", type=Path, help="also write the rows here")
     parser.add_argument(
         "--dvc-config",
@@ -282,7 +289,7 @@ def main() -> None:
         seed_repo = build_seed(tmp / "seed", args.seed, settings)
         rows = []
         for samples in sizes:
-            rows.append(bench_size(seed_repo, tmp, samples, not args.no_transfer))
+            rows.append(bench_size(seed_repo, tmp, samples, not args.no_transfer, not args.no_exp))
             if args.json:
                 args.json.write_text(json.dumps(rows, indent=2))
         report(rows)
