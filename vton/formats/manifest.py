@@ -1,13 +1,13 @@
-"""The dataset manifest: one line per file of a tree, `PATH<TAB>SIZE<TAB>SHA256`.
+"""The manifest of a stage's files: one line per file, `PATH<TAB>SIZE<TAB>SHA256`.
 
 `ingest` writes one for the files it makes (the photos, the source's reference annotations),
-`validate` one for the dataset it checked; the stages that read those files (the annotation
-stages; fidelity, qa, export, training, evaluation: "the dataset as validated") depend on
-this one small file instead of on the trees, so a `dvc status` or no-op `dvc repro` looks at
-each file about once (as the output of the stage that made it) rather than once per reading
-stage (docs/scale.md). Paths are POSIX, as the stage was given them, sorted; the digests make
-the file change exactly when some file's bytes (or the set of files) change, and not when a
-stage re-makes a file with the same bytes.
+each annotation stage one for its kinds, `validate` one for the dataset it checked ("the
+dataset as validated"). The stages that read those files depend on the small manifest
+instead of on the folders, so a `dvc status` or no-op `dvc repro` looks at each file about
+once (as the output of the stage that made it) rather than once per reading stage
+(docs/scale.md). Paths are POSIX, the folder as the stage was given it joined with the
+file's path below it, sorted; the digests make the manifest change exactly when some file's
+bytes (or the set of files) change, and not when a stage re-makes a file with the same bytes.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ HEADER = "# path\tsize\tsha256\n"
 
 @dataclass(frozen=True)
 class Entry:
-    path: str  # relative to the tree's root, POSIX
+    path: str  # POSIX: the folder as given, then the path below it
     size: int
     sha256: str
 
