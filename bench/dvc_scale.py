@@ -20,6 +20,7 @@ compute is not the subject here; the file count is). Timed, at each size:
   re-hashed the dataset).
 
     python bench/dvc_scale.py [--samples 1000,4000,14000] [--seed 50] [--no-transfer] [--no-exp]
+                              [--only data/dataset,data/reference]
                               [--dvc-config cache.type=hardlink] [--json rows.json]
 """
 
@@ -130,9 +131,11 @@ def unique_tail(new_id: str, suffix: str) -> bytes:
     return f"vton-bench {new_id}".encode()
 
 
-def grow(repo: Path, factor: int) -> int:
-    """Every seed sample's files copied `factor - 1` times under new ids, the lists of samples
-    (pairs files, catalogs) and the stages' manifests extended to match; returns samples."""
+def grow(repo: Path, factor: int, only: tuple[str, ...] = ()) -> int:
+    """Every seed sample's files copied `factor - 1` times under new ids (only below the
+    folders `only` names, relative to the repository, when it names any), the lists of
+    samples (pairs files, catalogs) and the stages' manifests extended to match; returns
+    samples."""
     dataset = repo / "data" / "dataset"
     seeds = {
         split: sorted(p.stem for p in (dataset / split / "image").glob("*")) for split in SPLITS
@@ -146,7 +149,8 @@ def grow(repo: Path, factor: int) -> int:
     for entry in list(files(repo / "data")):
         path = Path(entry.path)
         match = SEED_ID.match(path.name)
-        if match and match.group(1) in replicas:
+        grown = not only or any(path.is_relative_to(repo / folder) for folder in only)
+        if match and match.group(1) in replicas and grown:
             data = path.read_bytes()
             for new in replicas[match.group(1)][1:]:
                 target = path.with_name(new + path.name[len(new) :])
@@ -187,12 +191,14 @@ def dataset_stamps(repo: Path) -> dict[str, tuple[int, int]]:
     }
 
 
-def bench_size(seed_repo: Path, tmp: Path, samples: int, transfer: bool, exp: bool) -> dict:
+def bench_size(
+    seed_repo: Path, tmp: Path, samples: int, transfer: bool, exp: bool, only: tuple[str, ...]
+) -> dict:
     seed = len(list((seed_repo / "data" / "dataset").glob("*/image/*")))
     factor = max(1, round(samples / seed))
     repo = tmp / f"n{samples}"
     shutil.copytree(seed_repo, repo, symlinks=True)
-    t_grow, n = timed(lambda: grow(repo, factor))
+    t_grow, n = timed(lambda: grow(repo, factor, only))
     t_validate, _ = timed(lambda: run(repo, "dvc", "repro", "-s", "-f", "validate", timeout=7200))
     t_commit, _ = timed(lambda: run(repo, "dvc", "commit", "-f", timeout=7200))
     run(repo, "git", "add", "-A")
@@ -275,6 +281,9 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=50, help="samples run through every stage")
     parser.add_argument("--no-transfer", action="store_true", help="skip push and pull")
     parser.add_argument("--no-exp", action="store_true", help="skip dvc exp run")
+    parser.add_argument(
+        "--only", default="", help="grow only these folders, e.g. data/dataset,data/reference"
+    )
     parser.add_argument("--json", type=Path, help="also write the rows here")
     parser.add_argument(
         "--dvc-config",
@@ -289,7 +298,10 @@ def main() -> None:
         seed_repo = build_seed(tmp / "seed", args.seed, settings)
         rows = []
         for samples in sizes:
-            rows.append(bench_size(seed_repo, tmp, samples, not args.no_transfer, not args.no_exp))
+            only = tuple(x for x in args.only.split(",") if x)
+            rows.append(
+                bench_size(seed_repo, tmp, samples, not args.no_transfer, not args.no_exp, only)
+            )
             if args.json:
                 args.json.write_text(json.dumps(rows, indent=2))
         report(rows)
