@@ -24,10 +24,11 @@ from prefect import flow, get_run_logger, task
 from prefect.futures import as_completed
 from prefect.task_runners import ProcessPoolTaskRunner, TaskRunner, ThreadPoolTaskRunner
 
-from vton.annotate.base import MissingWeights
+from vton.annotate.base import ANNOTATION_KINDS, MissingWeights
 from vton.annotate.items import annotate_dataset
 from vton.annotate.runner import AnnotationFailed, WorkItem, annotate_batch
 from vton.config import Params, ParamsError, load_params
+from vton.formats import manifest
 
 KINDS = ("pose", "parse", "densepose", "cloth_mask", "agnostic")
 """In dependency order: `agnostic` reads the parse and keypoints written before it."""
@@ -104,6 +105,11 @@ def annotate_flow(
         tmp = metrics.with_name(f".{metrics.name}.tmp")
         tmp.write_text(json.dumps(summary, indent=2, sort_keys=True) + "\n")
         tmp.replace(metrics)
+        # as the stage writes it (`--manifest`): what validate and agnostic depend on
+        outputs = ANNOTATION_KINDS[kind].outputs
+        manifest.write(
+            root / report_root / kind / "manifest.tsv", manifest.of_kinds(root / dataset, outputs)
+        )
         logger.info(
             "%s: %d written (%d from cache), %d rejects",
             kind,

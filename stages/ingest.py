@@ -1,6 +1,7 @@
 """DVC stage `ingest`: the configured source -> photos in data/dataset, the candidate pairs,
 catalog and rejects in data/ingest (stage `publish` makes the dataset's own), the source's own
-annotations in data/reference (for the annotation stages' `reference` backend)."""
+annotations in data/reference (for the annotation stages' `reference` backend), and the
+manifest of the photos and the reference (what the annotation stages depend on)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ import sys
 from pathlib import Path
 
 from stages.common import params_or_exit, stage_args, write_metrics
+from vton.formats import manifest
+from vton.layout import KINDS
 from vton.sources.ingest import IngestError, ingest
 
 
@@ -18,6 +21,7 @@ def main() -> None:
         ("--reference", {"type": Path, "required": True}),
         ("--index", {"type": Path, "help": "pairs, catalog, rejects (default: --out)"}),
         ("--metrics", {"type": Path, "required": True}),
+        ("--manifest", {"type": Path, "required": True}),
     )
     params = params_or_exit(args.params)
     try:
@@ -31,6 +35,9 @@ def main() -> None:
     except (IngestError, FileNotFoundError, ValueError) as exc:
         sys.exit(f"error: ingest failed: {exc}")
     write_metrics(args.metrics, summary)
+    photos = tuple(k.name for k in KINDS.values() if not k.annotation)
+    entries = manifest.of_kinds(args.out, photos) + manifest.build([args.reference])
+    manifest.write(args.manifest, entries)
     print(f"ingest: {summary['samples']} samples, {summary['rejects']} rejects -> {args.out}")
 
 

@@ -71,6 +71,21 @@ def test_repro_builds_the_layout_then_is_a_no_op_and_exp_run_shows_the_change(re
     again = run(repo, "dvc", "repro")
     assert "didn't change" in again and "Running stage" not in again
 
+    # A hand-edited dataset file is named (the stage's output folder; the file itself by
+    # `dvc data status --granular`) and re-made; the stages that read the dataset through
+    # validate's manifest see the same bytes and do not run.
+    edited = layout.path("train", "parse", layout.ids("train")[0])
+    original = edited.read_bytes()
+    edited.write_bytes(original + b"hand-edited")
+    status = run(repo, "dvc", "status")
+    assert "parse:" in status and "modified:           data/dataset/train/image-parse-v3" in status
+    assert str(edited.relative_to(repo)) in run(repo, "dvc", "data", "status", "--granular")
+    remade = run(repo, "dvc", "repro")  # parse runs, or DVC's run cache restores its outputs
+    assert "'parse' is cached" in remade or "Running stage 'parse'" in remade, remade
+    assert edited.read_bytes() == original
+    assert "Running stage 'validate'" not in remade and "Running stage 'train_" not in remade
+    assert "Running stage" not in run(repo, "dvc", "repro")
+
     run(repo, "git", "add", "-A")
     run(repo, "git", "commit", "-qm", "baseline")
     run(repo, "dvc", "exp", "run", "-S", "data.sample.n_train=5", "-n", "more-train")
