@@ -72,7 +72,7 @@ def photos(annotator) -> dict[str, tuple[np.ndarray, PoseResult, np.ndarray, dic
     """name -> (rgb, MediaPipe pose, part map, provenance) for the two shipped photos."""
     out = {}
     for name, rgb in (("astronaut", _astronaut()), ("hopper", _hopper())):
-        pose = annotator._people.models.pose(rgb)
+        pose = annotator.people.models.pose(rgb)
         assert pose is not None and pose.segmentation is not None, name
         sample = annotator.annotate(_item(rgb, name))
         out[name] = (rgb, pose, sample.densepose, sample.provenance)
@@ -154,7 +154,7 @@ def test_facing_from_shoulder_order():
 
 def test_no_person_is_rejected(annotator):
     coffee = skimage_data.coffee()
-    assert annotator._people.models.pose(coffee) is None  # the premise: MediaPipe sees nobody
+    assert annotator.people.models.pose(coffee) is None  # the premise: MediaPipe sees nobody
     with pytest.raises(AnnotationRejected) as err:
         annotator.annotate(_item(coffee, "coffee"))
     assert err.value.reason == "no_person" and "coffee" in err.value.detail

@@ -143,3 +143,20 @@ class PersonAnalyser:
 
     def close(self) -> None:
         self.models.close()
+
+
+class AnalysisUser:
+    """Base of the backends that read the shared analysis (pose, parse and DensePose
+    `mediapipe`): `self.people` holds the models and the store (created lazily, so building
+    a backend to read its fingerprint loads nothing); the runner hands it the store."""
+
+    def __init__(self) -> None:
+        self.people = PersonAnalyser()
+
+    def share_analyses(self, store: Path) -> None:
+        """Read (or keep) MediaPipe's person analyses in `store`, the runner's cache."""
+        self.people.store = store
+
+    def close(self) -> None:
+        """Release the MediaPipe graphs; a later call builds them again."""
+        self.people.close()

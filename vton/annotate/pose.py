@@ -54,14 +54,13 @@ A pose that still belongs to someone else is rejected (`multiple_people`).
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from vton.annotate.base import AnnotationRejected, Item, make_fingerprint, outputs_of
 from vton.annotate.mediapipe_models import MpLandmark
-from vton.annotate.person_analysis import PersonAnalyser
+from vton.annotate.person_analysis import AnalysisUser
 from vton.formats.openpose import Body25, body25_to_coco18
 from vton.records import Sample
 
@@ -232,7 +231,7 @@ def hide_faces(rgb: np.ndarray, boxes: list[np.ndarray]) -> np.ndarray:
 # --- the annotator ---------------------------------------------------------------------
 
 
-class MediaPipePose:
+class MediaPipePose(AnalysisUser):
     """BODY_25 keypoints from MediaPipe Pose (full model, bundled with the wheel)."""
 
     name = "mediapipe"
@@ -246,27 +245,13 @@ class MediaPipePose:
                 "fix it in params.yaml"
             )
         self.params = section
-        self._people: PersonAnalyser | None = None  # loaded lazily
-        self._store: Path | None = None
+        super().__init__()
 
     def fingerprint(self) -> str:
         return make_fingerprint(self.kind, self.name, self.params, code=__name__)
 
-    def share_analyses(self, store: Path) -> None:
-        """Keep MediaPipe's person analyses in `store` (the runner's cache) for the parse and
-        DensePose backends, and read theirs (`vton.annotate.person_analysis`)."""
-        self._store = store
-        if self._people is not None:
-            self._people.store = store
-
     def load(self) -> None:
-        if self._people is None:
-            self._people = PersonAnalyser(self._store)
-
-    def close(self) -> None:
-        if self._people is not None:
-            self._people.close()
-            self._people = None
+        """MediaPipe's models are created on first use, once per process."""
 
     def find_person(self, rgb: np.ndarray, what: str = "the image") -> tuple[np.ndarray, int, str]:
         """MediaPipe landmarks of the most prominent person in `rgb` ((H, W, 3) uint8, any
@@ -278,9 +263,7 @@ class MediaPipePose:
         """
         if rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.dtype != np.uint8:
             raise ValueError(f"{what}: expected (H, W, 3) uint8 RGB, got {rgb.dtype} {rgb.shape}")
-        self.load()
-        assert self._people is not None  # load() sets it
-        seen = self._people.analyse(rgb)
+        seen = self.people.analyse(rgb)
         faces = sorted(seen.faces, key=_box_area, reverse=True)
         if len(faces) < 2:
             if seen.landmarks is None:
@@ -292,7 +275,7 @@ class MediaPipePose:
         if seen.landmarks is not None and _nose_in(seen.landmarks, faces[0]):
             return seen.landmarks, len(faces), "largest_face"
         # The pose went to a smaller person: paint the other faces out and look again.
-        result = self._people.models.pose(hide_faces(rgb, faces[1:]), count_people=False)
+        result = self.people.models.pose(hide_faces(rgb, faces[1:]), count_people=False)
         if result is None or not _nose_in(result.landmarks, faces[0]):
             raise AnnotationRejected(
                 "multiple_people",

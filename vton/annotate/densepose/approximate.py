@@ -33,7 +33,6 @@ is installed.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -46,7 +45,7 @@ from vton.annotate.densepose.geometry import (
     segment_frame,
 )
 from vton.annotate.mediapipe_models import MpLandmark
-from vton.annotate.person_analysis import PersonAnalyser
+from vton.annotate.person_analysis import AnalysisUser
 from vton.checks import check_rgb
 from vton.formats.densepose import DensePosePart
 from vton.records import Sample
@@ -414,7 +413,7 @@ def approximate_densepose(
     return np.ascontiguousarray(parts), notes
 
 
-class MediaPipeDensePose:
+class MediaPipeDensePose(AnalysisUser):
     """APPROXIMATE DensePose part maps from MediaPipe Pose (see the module docstring).
 
     Not the DensePose model: parts are assigned to the MediaPipe silhouette from the pose
@@ -428,28 +427,13 @@ class MediaPipeDensePose:
         self.kind = kind
         self.outputs = outputs_of(self, kind, "densepose")
         self.shape = shape
-        self._people: PersonAnalyser | None = None
-        self._store: Path | None = None
+        super().__init__()
 
     def fingerprint(self) -> str:
         return make_fingerprint(self.kind, self.name, self.shape, code=__name__)
 
-    def share_analyses(self, store: Path) -> None:
-        """Read (or keep) MediaPipe's person analyses in `store`, the runner's cache, shared
-        with the pose and parse backends (`vton.annotate.person_analysis`)."""
-        self._store = store
-        if self._people is not None:
-            self._people.store = store
-
     def load(self) -> None:
         """MediaPipe's models are created on first use, once per process."""
-        if self._people is None:
-            self._people = PersonAnalyser(self._store)
-
-    def close(self) -> None:
-        if self._people is not None:
-            self._people.close()
-            self._people = None
 
     def annotate(self, item: Item) -> Sample:
         """An approximate part map of the most prominent person in `item.rgb`.
@@ -457,9 +441,7 @@ class MediaPipeDensePose:
         Raises AnnotationRejected `no_person` when MediaPipe finds nobody.
         """
         rgb = check_rgb(item.rgb, item.id)
-        self.load()
-        assert self._people is not None  # load() sets it
-        seen = self._people.analyse(rgb)
+        seen = self.people.analyse(rgb)
         size = f"{rgb.shape[1]}x{rgb.shape[0]}"
         if seen.landmarks is None or seen.silhouette is None:
             raise AnnotationRejected(

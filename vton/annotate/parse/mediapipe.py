@@ -41,7 +41,6 @@ where weights can be had.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from pathlib import Path
 from typing import Any
 
 import cv2
@@ -65,7 +64,7 @@ from vton.annotate.parse.regions import (
     nearest_fill,
     to_full_size,
 )
-from vton.annotate.person_analysis import PersonAnalyser
+from vton.annotate.person_analysis import AnalysisUser
 from vton.formats.labels import VitonLabel as V
 from vton.records import Sample
 
@@ -142,7 +141,7 @@ class Cues:
     people: int = 1
 
 
-class MediaPipeParser:
+class MediaPipeParser(AnalysisUser):
     """Parse backend built from MediaPipe pose, face mesh, hands and the image's colours.
 
     `section` (the `parse` params) carries no knobs for this backend; `tuning` exists for
@@ -155,48 +154,28 @@ class MediaPipeParser:
     def __init__(self, kind: str = "parse", section: Any = None, tuning: Tuning | None = None):
         self.outputs = outputs_of(self, kind, "parse")
         self.tuning = tuning or Tuning()
-        self._people: PersonAnalyser | None = None  # loaded lazily
-        self._store: Path | None = None
+        super().__init__()
 
     def fingerprint(self) -> str:
         return make_fingerprint(self.kind, self.name, asdict(self.tuning), code=__name__)
 
-    def share_analyses(self, store: Path) -> None:
-        """Read (or keep) MediaPipe's person analyses in `store`, the runner's cache, shared
-        with the pose and DensePose backends (`vton.annotate.person_analysis`)."""
-        self._store = store
-        if self._people is not None:
-            self._people.store = store
-
     def load(self) -> None:
-        """Create the MediaPipe face mesh and hand models (they ship in the wheel); pose
-        and face detection come with the person analysis."""
-        if self._people is not None:
-            return
-        people = PersonAnalyser(self._store)
-        blank = np.zeros((64, 64, 3), np.uint8)  # builds each graph now, not mid-run
-        people.models.face_mesh(blank)
-        people.models.hands(blank)
-        self._people = people
-
-    def close(self) -> None:
-        """Release the MediaPipe graphs; a later call loads them again."""
-        if self._people is not None:
-            self._people.close()
-            self._people = None
+        """Build the MediaPipe face mesh and hand graphs now, not mid-run (they ship in the
+        wheel); pose and face detection come with the person analysis."""
+        blank = np.zeros((64, 64, 3), np.uint8)
+        self.people.models.face_mesh(blank)
+        self.people.models.hands(blank)
 
     def observe(self, rgb: np.ndarray) -> Cues:
         """Run the MediaPipe models on (H, W, 3) uint8 RGB; nobody found is a rejection."""
-        self.load()
-        assert self._people is not None  # load() sets it
-        seen = self._people.analyse(rgb)
+        seen = self.people.analyse(rgb)
         if seen.landmarks is None or seen.silhouette is None:
             raise AnnotationRejected(
                 "no_person",
                 f"MediaPipe pose found no person in the {rgb.shape[1]}x{rgb.shape[0]} image; "
                 "the parser needs one person, seen from the front",
             )
-        models = self._people.models
+        models = self.people.models
         hands = [hand.landmarks for hand in models.hands(rgb)]
         mask = seen.silhouette.astype(np.float32)
         return Cues(seen.landmarks, mask, models.face_mesh(rgb), hands)
