@@ -6,9 +6,10 @@ grown, for each size, to N samples: every file of a seed sample, wherever it lie
 `data/` (the dataset's kinds, the reference, the export, the warped garments, the QA
 thumbnails, the evaluation results), is copied under new ids with a few unique trailing
 bytes (the cache and the remote hold N distinct objects, and the images still decode), and
-the pairs files and catalogs list the new ids. Then `validate` runs for real at N and
-`dvc commit -f` records every stage, as a `dvc repro` at N would have left it (the stages'
-compute is not the subject here; the file count is). Timed, at each size:
+the pairs files and catalogs list the new ids; a pack (`vton.formats.packs`: the reference,
+the warped garments, the export) gets the same copies as members. Then `validate` runs for
+real at N and `dvc commit -f` records every stage, as a `dvc repro` at N would have left it
+(the stages' compute is not the subject here; the file count is). Timed, at each size:
 
 - bound (the baseline, measured in the same run): an `os.stat` of every file under `data/`,
   the least any command that checks the workspace must do;
@@ -43,7 +44,7 @@ from dvc_project import make_project, run  # noqa: E402  (the tests' project cop
 from test_pipeline import TINY_TRAIN  # noqa: E402
 
 from vton.fileio import file_digest  # noqa: E402
-from vton.formats import manifest  # noqa: E402
+from vton.formats import manifest, packs  # noqa: E402
 from vton.layout import SPLITS  # noqa: E402
 
 EXP_PARAM = "train_generator.tom.steps=5"  # gmm_tom's generator: train_generator, evaluate
@@ -155,6 +156,8 @@ def grow(repo: Path, factor: int, only: tuple[str, ...] = ()) -> int:
             for new in replicas[match.group(1)][1:]:
                 target = path.with_name(new + path.name[len(new) :])
                 target.write_bytes(data + unique_tail(new, path.suffix))
+        elif path.suffix == packs.SUFFIX and grown:
+            _grow_pack(path, replicas)
         elif path.name == "manifest.tsv" and path.parent.name != "validate":
             manifests.append(path)
         elif path.suffix in (".txt", ".csv") and path.parent.name in ("dataset", "ingest"):
@@ -166,8 +169,32 @@ def grow(repo: Path, factor: int, only: tuple[str, ...] = ()) -> int:
             for new_path in _replicated(line, replicas)[1:]:
                 file = repo / new_path
                 entries[new_path] = manifest.Entry(new_path, file.stat().st_size, file_digest(file))
+            if line.endswith(packs.SUFFIX):  # grown above: its size and digest changed
+                file = repo / line
+                entries[line] = manifest.Entry(line, file.stat().st_size, file_digest(file))
         manifest.write(path, sorted(entries.values(), key=lambda e: e.path))
     return len(replicas) * factor
+
+
+def _grow_pack(pack: Path, replicas: dict[str, list[str]]) -> None:
+    """The pack's members grown as `grow` grows files: a member named after a seed sample
+    copied under each replica's id, a pairs file or catalog member extended."""
+    reader = packs.Reader(pack)
+    members: dict[str, bytes] = {}
+    for name in reader.names():
+        data = reader.read(name)
+        folder, _, base = name.rpartition("/")
+        match = SEED_ID.match(base)
+        if match and match.group(1) in replicas:
+            for new in replicas[match.group(1)][1:]:
+                member = f"{folder}/{new}{base[len(new) :]}" if folder else new + base[len(new) :]
+                members[member] = data + unique_tail(new, Path(base).suffix)
+        elif Path(base).suffix in (".txt", ".csv"):
+            lines = data.decode().splitlines(keepends=True)
+            data = "".join(x for line in lines for x in _replicated(line, replicas)).encode()
+        members[name] = data
+    reader.close()
+    packs.write_members(pack, list(members.items()))
 
 
 def _replicated(line: str, replicas: dict[str, list[str]]) -> list[str]:

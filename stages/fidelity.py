@@ -7,6 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from stages.common import params_or_exit, stage_args, write_metrics
+from vton.annotate.items import reference_root
 from vton.qa.end_to_end import end_to_end, offline
 from vton.qa.fidelity import fidelity
 
@@ -19,9 +20,10 @@ def main() -> None:
         ("--metrics", {"type": Path, "required": True}),
     )
     params = params_or_exit(args.params)
-    scores = fidelity(args.ref, args.ours)
+    ref = reference_root(args.ref, params.run.annotate_cache)  # ingest packs data/reference
+    scores = fidelity(ref, args.ours)
     try:
-        whole = end_to_end(args.ref, args.ours, offline(params.pose), offline(params.parse))
+        whole = end_to_end(ref, args.ours, offline(params.pose), offline(params.parse))
         scores |= whole.summary
     except FileNotFoundError as exc:  # a source without reference agnostics: nothing to score
         print(f"fidelity: no end-to-end scores ({exc})")

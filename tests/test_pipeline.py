@@ -12,6 +12,7 @@ import yaml
 from dvc_project import make_project, run
 from model_data import TINY_PARALLEL_UNET
 
+from vton.formats import packs
 from vton.layout import KINDS, Layout, read_pairs
 
 PROJECT = Path(__file__).resolve().parents[1]
@@ -67,6 +68,16 @@ def test_repro_builds_the_layout_then_is_a_no_op_and_exp_run_shows_the_change(re
     for kind in ("pose", "parse", "densepose", "cloth_mask"):
         summary = json.loads((repo / "metrics" / f"{kind}.json").read_text())
         assert summary["written"] == 6 and summary["backend"] == "reference"
+    # The source's annotations are DVC-tracked as one pack per split, and the `reference`
+    # backend copied them from it byte for byte.
+    reference = repo / "data" / "reference"
+    assert sorted(p.name for p in reference.iterdir()) == ["test.zip", "train.zip"]
+    for split in ("train", "test"):
+        pack = packs.Reader(reference / f"{split}.zip")
+        for sid in layout.ids(split):
+            for kind_name in ("parse", "pose_json", "cloth_mask"):
+                member = f"{KINDS[kind_name].folder}/{layout.path(split, kind_name, sid).name}"
+                assert pack.read(member) == layout.path(split, kind_name, sid).read_bytes()
 
     again = run(repo, "dvc", "repro")
     assert "didn't change" in again and "Running stage" not in again

@@ -9,9 +9,18 @@ from typing import Any
 
 from vton.annotate.base import ANNOTATION_KINDS
 from vton.annotate.runner import Executor, WorkItem, run
+from vton.formats import packs
 from vton.layout import KINDS, SPLITS, Layout, read_catalog, sample_id
 
 Dest = Callable[[str, WorkItem], Path]
+REFERENCE_VIEWS = "reference-views"  # below the annotation cache: views of packed references
+
+
+def reference_root(reference: str | Path, cache_dir: str | Path) -> Path:
+    """The reference layout root to read: `reference` itself (a VITON-HD copy, the golden
+    samples), or when it holds split packs (ingest's `data/reference`) their view, kept in
+    the annotation cache `cache_dir` and made once per content (`vton.formats.packs`)."""
+    return packs.layout_view(reference, Path(cache_dir) / REFERENCE_VIEWS)
 
 
 def catalog_attributes(catalog: Path, names: tuple[str, ...]) -> dict[tuple[str, str], dict]:
@@ -140,15 +149,16 @@ def annotate_dataset(
     `vton.annotate.runner.run`). Raises AnnotationFailed / MissingWeights like `run`.
     """
     layout = Layout(dataset)
+    cache_dir = Path(params.run.annotate_cache)
     for split in SPLITS:  # every output folder exists, even when a split has no samples
         for kind_name in ANNOTATION_KINDS[kind].outputs:
             layout.folder(split, kind_name).mkdir(parents=True, exist_ok=True)
     return run(
         kind,
         getattr(params, kind),
-        dataset_items(kind, layout, Layout(reference), catalog),
+        dataset_items(kind, layout, Layout(reference_root(reference, cache_dir)), catalog),
         dataset_dest(layout),
-        Path(params.run.annotate_cache),
+        cache_dir,
         workers=params.run.annotate_workers,
         max_reject_rate=params.annotate.max_reject_rate,
         rejects_path=Path(report_dir) / "rejects.jsonl",

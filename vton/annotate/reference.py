@@ -62,5 +62,9 @@ class ReferenceAnnotator:
             sample.files[kind_name] = path
             if kind_name == "pose_json":
                 sample.pose = array
-        sample.provenance = {"reference": sorted(str(p) for p in sample.files.values())}
+        # below the reference's split, so the record does not depend on where it was read
+        # (a packed reference is read from a view in the annotation cache)
+        sample.provenance = {
+            "reference": sorted(f"{p.parent.name}/{p.name}" for p in sample.files.values())
+        }
         return sample

@@ -40,7 +40,13 @@ def _annotate_backend(kind: str, configured: str, chosen: str | None, photos: bo
 def cmd_annotate(args: argparse.Namespace) -> int:
     import dataclasses
 
-    from vton.annotate.items import dataset_dest, dataset_items, folder_dest, folder_items
+    from vton.annotate.items import (
+        dataset_dest,
+        dataset_items,
+        folder_dest,
+        folder_items,
+        reference_root,
+    )
     from vton.annotate.runner import AnnotationFailed, run
     from vton.config import load_params, parse_params
     from vton.layout import Layout
@@ -51,7 +57,8 @@ def cmd_annotate(args: argparse.Namespace) -> int:
     section = dataclasses.replace(section, backend=backend)
     if args.dataset:
         layout = Layout(args.dataset)
-        reference = Layout(args.reference) if args.reference else None
+        cache = args.cache or Path(params.run.annotate_cache)
+        reference = Layout(reference_root(args.reference, cache)) if args.reference else None
         catalog = args.catalog or (layout.catalog_path if layout.catalog_path.exists() else None)
         items = dataset_items(args.kind, layout, reference, catalog)
         dest, report = dataset_dest(layout), args.dataset / f"annotate_{args.kind}"

@@ -37,20 +37,22 @@ def _add_report(subparsers: argparse._SubParsersAction) -> None:
 
 
 def cmd_fidelity(args: argparse.Namespace) -> int:
+    from vton.annotate.items import reference_root
+    from vton.config import Params, load_params
     from vton.fileio import atomic_write_text
     from vton.qa.fidelity import fidelity
 
     if args.ours is None and not args.end_to_end:
         raise ValueError("give OURS (a dataset to compare) or --end-to-end (or both)")
-    scores = fidelity(args.ref, args.ours) if args.ours is not None else {}
+    # outside a project (no params.yaml) the defaults: mediapipe pose and parse
+    params = load_params(args.params) if args.params.is_file() else Params()
+    ref = reference_root(args.ref, params.run.annotate_cache)  # a layout root or ingest's packs
+    scores = fidelity(ref, args.ours) if args.ours is not None else {}
     if args.end_to_end:
-        from vton.config import Params, load_params
         from vton.qa.end_to_end import end_to_end, offline
 
-        # outside a project (no params.yaml) the defaults: mediapipe pose and parse
-        params = load_params(args.params) if args.params.is_file() else Params()
-        photos = args.ours or args.ref
-        scores |= end_to_end(args.ref, photos, offline(params.pose), offline(params.parse)).summary
+        photos = args.ours or ref
+        scores |= end_to_end(ref, photos, offline(params.pose), offline(params.parse)).summary
     text = json.dumps(scores, indent=2, sort_keys=True)
     if args.json:
         atomic_write_text(args.json, text + "\n")  # makes the parent folder
@@ -73,7 +75,12 @@ def _add_fidelity(subparsers: argparse._SubParsersAction) -> None:
         "backends (reference -> mediapipe), make the agnostics from them, score e2e_* against REF",
     )
     p.add_argument("--json", type=Path, help="also write the scores here (for DVC metrics)")
-    p.add_argument("--params", type=Path, default=Path("params.yaml"), help="for --end-to-end")
+    p.add_argument(
+        "--params",
+        type=Path,
+        default=Path("params.yaml"),
+        help="for --end-to-end and the annotation cache (packed references)",
+    )
     p.set_defaults(func=cmd_fidelity)
 
 

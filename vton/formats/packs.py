@@ -15,6 +15,9 @@ pack byte for byte and DVC's hash of it changes only when some file's bytes do.
 - `extract(pack, dest)` and `view(packs, cache)`: the files back as a folder, the view kept
   in a cache folder named by the packs' digest (made once, atomically, reused by every
   stage that reads them).
+- `write_layout(folder, out)` packs a VITON-HD layout root split by split (`out/train.zip`,
+  `out/test.zip`: how ingest stores `data/reference`); `layout_view(root, cache)` is the
+  layout root to read: `root` itself when it is a plain folder, else its packs' view.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from vton.fileio import atomic_path, update_digest
+from vton.layout import SPLITS
 
 SUFFIX = ".zip"
 _TIME = (1980, 1, 1, 0, 0, 0)  # the earliest a zip can record: no wall clock in the bytes
@@ -180,3 +184,29 @@ def view(packs: dict[str, Path], cache: str | Path) -> Path:
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return folder
+
+
+def write_layout(folder: str | Path, out: str | Path) -> list[Path]:
+    """Pack each split of the layout root `folder` that has files into `out/<split>.zip`
+    (members `<kind folder>/<file>`); returns the packs written. A split without files gets
+    none, and a pack of `out` for a split `folder` no longer has is removed."""
+    folder, out = Path(folder), Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    written = []
+    for split in SPLITS:
+        files = _folder_files(folder / split) if (folder / split).is_dir() else []
+        pack = out / f"{split}{SUFFIX}"
+        if files:
+            write_members(pack, files)
+            written.append(pack)
+        else:
+            pack.unlink(missing_ok=True)
+    return written
+
+
+def layout_view(root: str | Path, cache: str | Path) -> Path:
+    """The layout root to read for `root`: `root` itself when it holds no split packs (a
+    VITON-HD copy, a golden folder), else the `view` of its `<split>.zip` packs in `cache`."""
+    root = Path(root)
+    found = {s: root / f"{s}{SUFFIX}" for s in SPLITS if (root / f"{s}{SUFFIX}").is_file()}
+    return view(found, cache) if found else root
