@@ -21,7 +21,7 @@ def main() -> None:
         train_generator,
         ("--warp", {"type": Path, "required": True, "help": "the trained warp directory"}),
         ("--vae", {"type": Path, "help": "the VAE directory (ldm)"}),
-        ("--warped", {"type": Path, "help": "the warp_cloth stage's layout (ldm)"}),
+        ("--warped", {"type": Path, "help": "the warp_cloth stage's packs (ldm)"}),
         ("--sr", {"type": Path, "help": "the super-resolution model (tryondiffusion)"}),
     )
 

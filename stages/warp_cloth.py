@@ -1,7 +1,8 @@
 """DVC stage `warp_cloth`: every paired garment warped by the trained warp, on disk.
 
 DCI-VTON's `cloth-warp/` and `cloth-warp-mask/` layout (`vton.families.warp_cloth`), which the
-ldm family trains on; empty for a family that warps nothing.
+ldm family trains on, as one pack per split (OUT/train.zip, OUT/test.zip) beside
+OUT/manifest.json; empty packs for a family that warps nothing.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ def main() -> None:
         __doc__,
         ("--dataset", {"type": Path, "required": True}),
         ("--warp", {"type": Path, "required": True, "help": "the trained warp directory"}),
-        ("--out", {"type": Path, "required": True, "help": "the layout to write"}),
+        ("--out", {"type": Path, "required": True, "help": "the folder for the packs"}),
     )
     params = params_or_exit(args.params)
     try:

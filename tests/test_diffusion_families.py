@@ -98,7 +98,7 @@ def dataset(tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def trained(dataset, tmp_path_factory) -> dict[str, Path]:
     """A briefly trained GMM warp, VAE (both through their stage functions) and the
-    warp_cloth layout."""
+    warp_cloth packs."""
     root = tmp_path_factory.mktemp("diffusion_models")
     p = params("ldm")
     train_warp(p, dataset, root / "warp")
@@ -112,6 +112,51 @@ def trained(dataset, tmp_path_factory) -> dict[str, Path]:
 def fixed_batch(dataset: Path, warped: Path | None = None) -> dict:
     data = TryOnDataset(dataset, "train", size=(HEIGHT, WIDTH), warped=warped)
     return torch.utils.data.default_collate([data[i] for i in range(4)])
+
+
+def test_warp_cloth_writes_one_pack_per_split_holding_what_the_warp_computes(
+    dataset, trained, tmp_path
+):
+    """The members are the bytes the stage's warp gives for each garment at the dataset's
+    size; the dataset reads them from the pack, in DataLoader workers as in-process."""
+    from vton.families.forward import run_warp
+    from vton.families.warp_cloth import member_name, pack_path
+    from vton.formats import packs
+    from vton.formats.images import write_jpeg, write_png
+    from vton.train.grid import to_uint8
+
+    root = trained["warped"]
+    assert sorted(p.name for p in root.iterdir()) == ["manifest.json", "test.zip", "train.zip"]
+    data = TryOnDataset(dataset, "train")  # the dataset's size, as the stage warps
+    ids = [pid for pid, _ in data.pairs]
+    reader = packs.Reader(pack_path(root, "train"))
+    assert reader.names() == sorted(
+        member_name(kind, pid) for pid in ids for kind in ("cloth_warp", "cloth_warp_mask")
+    )
+    assert len(packs.names(pack_path(root, "test"))) == 2 * 2
+    gmm = load_model(trained["warp"])
+    with torch.no_grad():
+        live = run_warp(gmm, torch.utils.data.default_collate([data[i] for i in range(len(ids))]))
+    for i, pid in enumerate(ids):
+        write_jpeg(tmp_path / "cloth.jpg", to_uint8(live.cloth[i]))
+        mask = (live.mask[i, 0] > 0.5).to(torch.uint8).mul(255).numpy()
+        write_png(tmp_path / "mask.png", mask)
+        assert reader.read(member_name("cloth_warp", pid)) == (tmp_path / "cloth.jpg").read_bytes()
+        assert (
+            reader.read(member_name("cloth_warp_mask", pid)) == (tmp_path / "mask.png").read_bytes()
+        )
+    # the dataset holds the pack open; forkserver workers (as the training loop's) get a
+    # pickled reader that reopens it
+    warped = TryOnDataset(dataset, "train", size=(HEIGHT, WIDTH), warped=root)
+    here = torch.utils.data.default_collate([warped[i] for i in range(len(warped))])
+    loader = torch.utils.data.DataLoader(
+        warped, batch_size=len(warped), num_workers=1, multiprocessing_context="forkserver"
+    )
+    there = next(iter(loader))
+    for kind in ("cloth_warp", "cloth_warp_mask"):
+        assert torch.equal(here[kind], there[kind]), kind
+    with pytest.raises(FileNotFoundError, match="run stage warp_cloth first"):
+        TryOnDataset(dataset, "train", warped=tmp_path)
 
 
 def tiny_ldm(seed: int = 0) -> LatentDiffusion:
@@ -183,7 +228,7 @@ def test_cosine_betas_equal_the_formula_and_train_and_sample_share_them():
 # --- ldm -------------------------------------------------------------------------------
 
 
-def test_ldm_channels_from_dataset_files_and_the_warp_cloth_layout(dataset, trained):
+def test_ldm_channels_from_dataset_files_and_the_warp_cloth_packs(dataset, trained):
     batch = fixed_batch(dataset, trained["warped"])
     manifest = json.loads((trained["warped"] / "manifest.json").read_text())
     assert manifest["warp"] == "gmm" and manifest["counts"] == {"train": 4, "test": 2}

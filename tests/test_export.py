@@ -19,6 +19,7 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -26,8 +27,8 @@ from annotate_data import sample_dataset
 from PIL import Image
 
 from vton.config import parse_params
-from vton.export import ExportError, export
-from vton.formats import densepose, labels, masks, openpose
+from vton.export import ExportError, export, export_pack
+from vton.formats import densepose, labels, masks, openpose, packs
 from vton.formats.images import image_size
 from vton.formats.labels import VitonLabel as V
 from vton.layout import (
@@ -43,6 +44,7 @@ from vton.layout import (
 from vton.qa.validate import validate
 from vton.sources.ingest import ingest
 
+PROJECT = Path(__file__).resolve().parents[1]
 H, W = 64, 48
 LOST_IN_DRESSCODE = {V.NECK: V.FACE, V.COAT: V.UPPER_CLOTHES}  # glove/socks: sided, below
 
@@ -274,6 +276,38 @@ def test_export_errors_name_the_problem(dataset, tmp_path):
         export(dataset, dataset / "export", "hr-viton", progress=False)
     with pytest.raises(ValueError, match=r"export\.size must be one of peer, dataset"):
         export(dataset, tmp_path / "out", "hr-viton", progress=False, size="1024")
+
+
+def test_stage_writes_one_pack_of_exactly_what_vton_export_writes(dataset, tmp_path):
+    (tmp_path / "params.yaml").write_text("export:\n  flavor: viton-hd\n  size: dataset\n")
+    proc = subprocess.run(
+        [
+            *(sys.executable, "-m", "stages.export", "--params", str(tmp_path / "params.yaml")),
+            *("--dataset", str(dataset), "--out", str(tmp_path / "export")),
+            *("--metrics", str(tmp_path / "export.json")),
+        ],
+        cwd=PROJECT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert [p.name for p in (tmp_path / "export").iterdir()] == ["viton-hd.zip"]  # no temp left
+    metrics = json.loads((tmp_path / "export.json").read_text())
+    assert metrics["flavor"] == "viton-hd" and metrics["samples"] == 6
+    assert metrics["kinds_left_out"] == "densepose"
+    loose = tmp_path / "loose"
+    export(dataset, loose, "viton-hd", progress=False, size="dataset")
+    reader = packs.Reader(tmp_path / "export" / "viton-hd.zip")
+    files = {p.relative_to(loose).as_posix(): p for p in loose.rglob("*") if p.is_file()}
+    assert "README.md" in files and any(n.startswith("test/image-parse/") for n in files)
+    assert reader.names() == sorted(files)
+    for name, path in files.items():
+        assert reader.read(name) == path.read_bytes(), name
+    # a failed export leaves neither a pack nor its staging folder
+    with pytest.raises(ValueError, match="flavor must be one of"):
+        export_pack(dataset, tmp_path / "failed" / "x.zip", "viton", progress=False)
+    assert list((tmp_path / "failed").iterdir()) == []
 
 
 def test_cli_export(dataset, tmp_path):

@@ -41,12 +41,17 @@ excluded are left out, files and all; the pairs files list the published ones al
 Files already in the flavour's format are hard-linked where the filesystem allows and copied
 otherwise. The export is built in a hidden sibling folder and moved into place at the end:
 OUT is either the previous export or the complete new one, never half of one.
+
+`export_pack` (stage `export`) writes the same tree as one pack (`vton.formats.packs`,
+README.md at its root), so DVC tracks one file instead of ten per sample (docs/scale.md);
+`unzip PACK -d OUT` gives what `export` writes to OUT.
 """
 
 from __future__ import annotations
 
 import os
 import shutil
+import tempfile
 import time
 from collections import Counter
 from contextlib import contextmanager
@@ -55,7 +60,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from vton.fileio import atomic_write_text, link_or_copy
-from vton.formats import densepose, labels, masks, openpose
+from vton.formats import densepose, labels, masks, openpose, packs
 from vton.formats.images import image_size, write_jpeg
 from vton.layout import (
     DRESSCODE_CATEGORIES,
@@ -140,6 +145,31 @@ def export(
             "seconds": round(seconds, 3),
         }
     )
+    return summary
+
+
+def export_pack(
+    dataset: Path,
+    pack: Path,
+    flavor: str = "hr-viton",
+    category: str = "upper_body",
+    progress: bool = True,
+    size: str = "peer",
+) -> dict:
+    """`export` into one pack at `pack` (replaced atomically) instead of a folder; the same
+    flat metrics. The folder is built in a hidden folder beside `pack` (the same filesystem,
+    so the dataset's files are linked, not copied) and removed once packed; `seconds`
+    counts the packing too."""
+    start = time.perf_counter()
+    pack = Path(pack)
+    pack.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{pack.name}.", dir=pack.parent))
+    try:
+        summary = export(dataset, staging / "tree", flavor, category, progress, size)
+        packs.write(staging / "tree", pack)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    summary["seconds"] = round(time.perf_counter() - start, 3)
     return summary
 
 

@@ -58,7 +58,7 @@ def _add_train(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--out", type=Path, required=True, help="model directory to write")
     p.add_argument("--warp", type=Path, help="trained warp directory (for generator)")
     p.add_argument("--vae", type=Path, help="the VAE directory (ldm's generator)")
-    p.add_argument("--warped", type=Path, help="the warp_cloth layout (ldm's generator)")
+    p.add_argument("--warped", type=Path, help="the warp_cloth packs (ldm's generator)")
     p.add_argument("--sr", type=Path, help="the SR model (tryondiffusion's generator)")
     p.add_argument("--family", choices=tuple(FAMILIES), help="instead of train.family")
     p.add_argument("--params", type=Path, default=Path("params.yaml"))

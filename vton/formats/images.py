@@ -157,9 +157,10 @@ def write_png(path: str | Path, array: np.ndarray) -> None:
     atomic_save(Image.fromarray(array), path, format="PNG")
 
 
-def read_rgb(path: str | Path) -> np.ndarray:
-    """Read a dataset image (one we or the dataset wrote) as (H, W, 3) uint8 RGB."""
-    with Image.open(path) as img:
+def read_rgb(path: str | Path | bytes) -> np.ndarray:
+    """Read a dataset image (one we or the dataset wrote; a file, or its bytes as a pack
+    member) as (H, W, 3) uint8 RGB."""
+    with Image.open(io.BytesIO(path) if isinstance(path, bytes) else path) as img:
         return np.asarray(img.convert("RGB"), dtype=np.uint8).copy()
 
 

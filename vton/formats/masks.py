@@ -6,6 +6,7 @@ compression noise around edges, so reading thresholds at the midpoint.
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import numpy as np
@@ -14,9 +15,10 @@ from PIL import Image
 from vton.formats.images import JPEG_QUALITY, atomic_save
 
 
-def read_mask(path: str | Path, threshold: int = 128) -> np.ndarray:
-    """Read a mask image of any mode as (H, W) bool (True where >= threshold)."""
-    with Image.open(path) as img:
+def read_mask(path: str | Path | bytes, threshold: int = 128) -> np.ndarray:
+    """Read a mask image of any mode (a file, or its bytes as a pack member) as (H, W) bool
+    (True where >= threshold)."""
+    with Image.open(io.BytesIO(path) if isinstance(path, bytes) else path) as img:
         grey = np.asarray(img.convert("L"), dtype=np.uint8)
     return grey >= threshold
 

@@ -153,7 +153,8 @@ def train_generator(
     """Train the family's generator over the frozen warp saved in `warp_dir`; save to `out`.
 
     ldm also reads the VAE in `vae_dir` (stage train_vae) and, when given, the warped
-    garments in `warped_dir` (stage warp_cloth) instead of running the warp every step.
+    garments stage warp_cloth packed into `warped_dir` (FileNotFoundError when its train
+    pack is missing) instead of running the warp every step.
     tryondiffusion trains its base and saves it with the super-resolution model in `sr_dir`
     (stage train_sr) as one cascade; the SR model is not part of the base's checkpoint
     identity, so a new SR model re-exports the cascade without retraining the base."""
@@ -186,9 +187,18 @@ def train_generator(
         identity["pretrained"] = config.identity
         config = config.model
     warped = None
-    if kind == "ldm" and warped_dir is not None and (Path(warped_dir) / "train").is_dir():
+    if kind == "ldm" and warped_dir is not None:
+        from vton.families.warp_cloth import pack_path
+
         warped = Path(warped_dir)
-        identity["warped"] = tree_digest(warped / "train")
+        pack = pack_path(warped, "train")
+        if not pack.is_file():
+            raise FileNotFoundError(
+                f"{pack} is missing: --warped {warped_dir} is not what stage warp_cloth writes "
+                f"(one pack per split); run warp_cloth first"
+            )
+        # packs are deterministic: the pack's bytes change exactly when a garment's do
+        identity["warped"] = file_digest(pack)
     return _train(
         params,
         dataset,

@@ -33,6 +33,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -42,6 +43,9 @@ from vton.config import TrainData
 from vton.formats import densepose, labels, masks, openpose
 from vton.formats.images import read_rgb
 from vton.layout import Layout, read_pairs
+
+if TYPE_CHECKING:
+    from vton.families.warp_cloth import WarpedReader
 
 IMAGES = ("person", "agnostic", "cloth")
 MASKS = (
@@ -53,7 +57,6 @@ MASKS = (
     "cloth_mask",
     "cloth_warp_mask",
 )
-FOLDERS_WARPED = ("cloth_warp", "cloth_warp_mask")
 UPPER_GROUP = [name for name, _ in labels.PARSE_GROUPS].index("upper")
 
 
@@ -86,18 +89,6 @@ def _to_image(rgb: np.ndarray) -> torch.Tensor:
     return torch.from_numpy(rgb.transpose(2, 0, 1).astype(np.float32) / 127.5 - 1.0)
 
 
-def _read_warped(root: Path, split: str, person_id: str) -> dict[str, np.ndarray]:
-    """The pre-warped garment and its mask that stage warp_cloth wrote for `person_id`."""
-    from vton.families.warp_cloth import warped_path
-
-    paths = {kind: warped_path(root, split, kind, person_id) for kind in FOLDERS_WARPED}
-    for path in paths.values():
-        if not path.is_file():
-            raise FileNotFoundError(f"{path} is missing: run stage warp_cloth first")
-    mask = masks.read_mask(paths["cloth_warp_mask"]).astype(np.uint8)
-    return {"cloth_warp": read_rgb(paths["cloth_warp"]), "cloth_warp_mask": mask}
-
-
 def load_pair(
     layout: Layout,
     split: str,
@@ -106,11 +97,12 @@ def load_pair(
     size: tuple[int, int] | None = None,
     augment: TrainData | None = None,
     seed: int = 0,
-    warped: Path | None = None,
+    warped: WarpedReader | None = None,
 ) -> dict:
     """Read one pair at `size` (height, width; None: the files' size), see the contract above.
 
-    `warped`: the root stage warp_cloth wrote; the pair's pre-warped garment is read from it.
+    `warped`: the split's pack of stage warp_cloth; the pair's pre-warped garment is read
+    from it.
 
     Raises FileNotFoundError naming the missing file (run the annotation stages first).
     """
@@ -134,7 +126,7 @@ def load_pair(
             )
     arrays = {name: read_rgb(paths[name]) for name in IMAGES}
     if warped is not None:
-        arrays |= _read_warped(warped, split, person_id)
+        arrays |= warped.read(person_id)
     arrays["parse"] = labels.group13(labels.read_parse(paths["parse"]))
     agnostic_ids = labels.read_parse(paths["parse_agnostic"])
     arrays["parse_agnostic"] = labels.group13(agnostic_ids)
@@ -178,7 +170,9 @@ class TryOnDataset(Dataset):
     """The pairs of a split. Index with `i` or with `(i, seed)` (the augmentation seed).
 
     `size`: (height, width) to load at (None: the dataset's own). `augment`: the train.data
-    params (None: no augmentation, as for evaluation).
+    params (None: no augmentation, as for evaluation). `warped`: the folder stage warp_cloth
+    wrote; the split's pack is opened here (FileNotFoundError when it is missing) and read
+    by every DataLoader worker.
     """
 
     def __init__(
@@ -201,7 +195,11 @@ class TryOnDataset(Dataset):
             raise ValueError(f"{pairs_path} lists no pairs")
         self.size = size
         self.augment = augment
-        self.warped = warped
+        self.warped: WarpedReader | None = None
+        if warped is not None:
+            from vton.families.warp_cloth import WarpedReader
+
+            self.warped = WarpedReader(warped, split)
 
     def __len__(self) -> int:
         return len(self.pairs)
