@@ -7,7 +7,8 @@ grown, for each size, to N samples: every file of a seed sample, wherever it lie
 thumbnails, the evaluation results), is copied under new ids with a few unique trailing
 bytes (the cache and the remote hold N distinct objects, and the images still decode), and
 the pairs files and catalogs list the new ids; a pack (`vton.formats.packs`: the reference,
-the warped garments, the export) gets the same copies as members. Then `validate` runs for
+the warped garments, the export) gets the same copies as members, and the QA contact sheet
+as many pages (HTML and sprite) as the grown dataset fills. Then `validate` runs for
 real at N and `dvc commit -f` records every stage, as a `dvc repro` at N would have left it
 (the stages' compute is not the subject here; the file count is). Timed, at each size:
 
@@ -38,6 +39,8 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import yaml
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 from dvc_project import make_project, run  # noqa: E402  (the tests' project copy)
@@ -48,6 +51,7 @@ from vton.formats import manifest, packs  # noqa: E402
 from vton.layout import SPLITS  # noqa: E402
 
 EXP_PARAM = "train_generator.tom.steps=5"  # gmm_tom's generator: train_generator, evaluate
+PAGE = re.compile(r"^page-(\d+)\.")  # the QA contact sheet's pages and their sprites
 SEED_ID = re.compile(r"^(\d{6}_\d{2})")  # the sample source's ids, at a file name's start
 ANY_ID = re.compile(r"(?<!\w)(\d{6}_\d{2})(?!\d)")  # in a line: a pairs file, a catalog, a manifest
 COUNTS = "DVC_SCALE_COUNTS"
@@ -163,6 +167,8 @@ def grow(repo: Path, factor: int, only: tuple[str, ...] = ()) -> int:
         elif path.suffix in (".txt", ".csv") and path.parent.name in ("dataset", "ingest"):
             lines = path.read_text().splitlines(keepends=True)
             path.write_text("".join(x for line in lines for x in _replicated(line, replicas)))
+    if not only or any(Path(folder) == Path("data/qa") for folder in only):
+        _grow_pages(repo / "data" / "qa", len(replicas) * factor)
     for path in manifests:  # the stages' own (validate re-writes its own for real)
         entries = {e.path: e for e in manifest.read(path)}
         for line in list(entries):
@@ -174,6 +180,22 @@ def grow(repo: Path, factor: int, only: tuple[str, ...] = ()) -> int:
                 entries[line] = manifest.Entry(line, file.stat().st_size, file_digest(file))
         manifest.write(path, sorted(entries.values(), key=lambda e: e.path))
     return len(replicas) * factor
+
+
+def _grow_pages(qa: Path, samples: int) -> None:
+    """The contact sheet's last page (its HTML, its sprite) copied as the pages `samples`
+    fill at the params' `qa.per_page`."""
+    per_page = yaml.safe_load((qa.parents[1] / "params.yaml").read_text())["qa"]["per_page"]
+    numbered = {}
+    for path in qa.rglob("page-*"):
+        match = PAGE.match(path.name)
+        if match:
+            numbered[path] = int(match.group(1))
+    last = max(numbered.values(), default=0)
+    for path in (p for p, n in numbered.items() if n == last):
+        data, tail = path.read_bytes(), path.name[len(f"page-{last}") :]
+        for page in range(last + 1, -(-samples // per_page) + 1):
+            path.with_name(f"page-{page}{tail}").write_bytes(data + f"vton-bench {page}".encode())
 
 
 def _grow_pack(pack: Path, replicas: dict[str, list[str]]) -> None:

@@ -5,9 +5,13 @@ sample source, the runner with the `reference` and `hrviton` backends, tiny 64x4
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
+from urllib.parse import unquote
 
+import numpy as np
 import pytest
+from PIL import Image
 
 from vton.annotate.items import annotate_dataset
 from vton.annotate.runner import AnnotationFailed
@@ -27,6 +31,7 @@ from vton.layout import (
 )
 from vton.publish import PublishError, publish, read_report
 from vton.qa.report import load_stage_reports, write_report
+from vton.qa.thumbnails import EXCLUDED_KINDS, Thumb, excluded_row
 from vton.qa.validate import validate
 from vton.sources.ingest import ingest
 from vton.versioning import catalog_ids
@@ -231,10 +236,32 @@ def test_qa_sheet_lists_the_excluded_and_export_leaves_them_out(project):
     page = index.read_text()
     assert "Excluded samples (1)" in page and f'id="excluded-train-{sid}"' in page
     assert "no_reference" in page and "cloth_mask" in page
-    assert (out / "thumbs" / "train" / f"{sid}.excluded-image.jpg").is_file()
-    assert (out / "thumbs" / "train" / f"{sid}.excluded-cloth.jpg").is_file()
-    assert not list((out / "thumbs" / "train").glob(f"{sid}.parse.jpg"))  # not a sample row
+    assert f'id="train-{sid}"' not in page  # not a sample row
     assert "5 samples" in page
+    # its photo and garment: side by side in the excluded samples' sprite, each a link to the
+    # dataset file, showing the thumbnail `excluded_row` renders (half the sheet's height)
+    assert sorted(p.name for p in (out / "sheets").iterdir()) == ["excluded-1.jpg", "index.jpg"]
+    row = page.split(f'id="excluded-train-{sid}"')[1].split("</tr>")[0]
+    cells = re.findall(
+        r'<a class="shot sprite" href="([^"]+)" [^>]*style="width: (\d+)px; height: (\d+)px; '
+        r"background-image: url\(sheets/excluded-1\.jpg\); background-position: "
+        r'(-?\d+)px (-?\d+)px">',
+        row,
+    )
+    gone = excluded_row(
+        Layout(project.dataset), ("train", sid), ("cloth_mask", "no_reference"), {}, out, 128
+    )
+    sprite = np.asarray(Image.open(out / "sheets" / "excluded-1.jpg").convert("RGB"), np.int16)
+    assert sprite.shape[0] == 128 and len(cells) == len(EXCLUDED_KINDS) == len(gone.cells)
+    for (href, w, h, x, y), kind_name, thumb in zip(cells, EXCLUDED_KINDS, gone.cells, strict=True):
+        assert isinstance(thumb, Thumb) and thumb.rgb.shape == (int(h), int(w), 3)
+        assert (out / unquote(href)).resolve() == Layout(project.dataset).path(
+            "train", kind_name, sid
+        )
+        box = sprite[-int(y) : -int(y) + int(h), -int(x) : -int(x) + int(w)]
+        assert np.abs(box - thumb.rgb).mean() < 4
+    step = -(-max(int(w) for _, w, *_ in cells) // 16) * 16  # boxes in whole JPEG blocks
+    assert [(int(x), int(y)) for *_, x, y in cells] == [(0, 0), (-step, 0)]
 
     summary = export(project.dataset, project.root / "export", progress=False)
     assert summary["samples"] == 5 and summary["excluded"] == 1

@@ -1,12 +1,14 @@
-"""vton.qa.report: the offline HTML contact sheet, its pages, placeholders and summary, and a
-real render in headless Chromium."""
+"""vton.qa.report: the offline HTML contact sheet, its pages and their sprite sheets,
+placeholders and summary, and a real render in headless Chromium."""
 
 from __future__ import annotations
 
+import io
 import json
 import re
 import shutil
 import subprocess
+from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote
 
@@ -20,12 +22,15 @@ from vton.formats.labels import VitonLabel, read_parse, write_parse
 from vton.formats.masks import write_mask
 from vton.layout import Layout
 from vton.qa.report import COLUMNS, MAX_REJECTS, load_stage_reports, write_report
+from vton.qa.thumbnails import THUMB_QUALITY, Thumb, sample_row
 
 THUMB = 96
 PER_PAGE = 12
 N_TRAIN, N_TEST = 24, 6
 WITH_AGNOSTIC = 8  # the first train samples get the agnostic kinds; the rest lack them
 NO_PARSE = ("train", "000002_00")  # has agnostic kinds but no parse
+WIDE = ("train", "000014_00")  # a square photo (the others are 64x48): page 2's widest thumbnail
+BLOCK = 16  # a sprite's grid step, in px
 
 METRICS = {
     "ingest": {
@@ -79,6 +84,8 @@ def dataset(tmp_path_factory) -> Path:
     for sid in layout.ids("train")[:WITH_AGNOSTIC]:
         add_agnostic(layout, "train", sid)
     layout.path(*NO_PARSE[:1], "parse", NO_PARSE[1]).unlink()
+    photo = layout.path(*WIDE[:1], "image", WIDE[1])
+    write_jpeg(photo, np.asarray(Image.fromarray(read_rgb(photo)).resize((64, 64))))
     return root
 
 
@@ -112,6 +119,54 @@ def local_refs(page: Path, attribute: str) -> list[str]:
     return re.findall(rf'{attribute}="([^"#][^"]*)"', page.read_text())
 
 
+@dataclass
+class SpriteCell:
+    href: str
+    width: int
+    height: int
+    sprite: str  # URL of the JPEG
+    x: int  # the thumbnail's offset in it
+    y: int
+
+
+SPRITE_CELL = re.compile(
+    r'<a class="(?:cell|shot) sprite" href="([^"]+)" title="[^"]*" aria-label="[^"]*" '
+    r'style="width: (\d+)px; height: (\d+)px; background-image: url\(([^)]+)\); '
+    r'background-position: (-?\d+)px (-?\d+)px">'
+)
+
+
+def row_cells(row_html: str) -> list[SpriteCell | None]:
+    """A sample row's cells in column order: a thumbnail's place in its sprite, or None for a
+    placeholder."""
+    found: list[SpriteCell | None] = []
+    for cell in re.split(r'(?=<(?:a|div) class="cell[ "])', row_html)[1:]:
+        match = SPRITE_CELL.match(cell)
+        if match is None:
+            assert cell.startswith('<div class="cell ph'), cell[:120]
+            found.append(None)
+            continue
+        href, w, h, sprite, x, y = match.groups()
+        found.append(SpriteCell(href, int(w), int(h), sprite, -int(x), -int(y)))
+    assert len(found) == len(COLUMNS), row_html[:200]
+    return found
+
+
+def step(size: int) -> int:
+    return -(-size // BLOCK) * BLOCK
+
+
+def thumbnail(dataset: Path, out: Path, split: str, sid: str, column: str) -> np.ndarray:
+    """What `vton.qa.thumbnails` renders for one cell, as (th, tw, 3) uint8."""
+    layout = Layout(dataset)
+    have = {k for k in layout.kinds_present(split) if sid in layout.ids(split, k)}
+    cell = sample_row(layout, split, sid, have, out, THUMB).cells[
+        [c.key for c in COLUMNS].index(column)
+    ]
+    assert isinstance(cell, Thumb)
+    return cell.rgb
+
+
 # --- structure --------------------------------------------------------------------------------
 
 
@@ -134,15 +189,105 @@ def test_offline_and_every_link_resolves(report):
         text = page.read_text()
         assert "http://" not in text and "https://" not in text, page.name
         assert "<script" not in text and "<link" not in text and 'src="//' not in text
-        images = local_refs(page, "src")
-        assert images, page.name
+        assert not local_refs(page, "src"), "thumbnails are in the sprite, not <img> files"
+        images = set(re.findall(r"url\(([^)]+)\)", text))
+        assert images == {f"sheets/{page.stem}.jpg"}, page.name
         for src in images:
             path = report / unquote(src)
-            assert path.is_file(), f"{page.name}: img {src} does not exist"
+            assert path.is_file(), f"{page.name}: sprite {src} does not exist"
             with Image.open(path) as img:
-                assert img.format == "JPEG" and img.size[1] == THUMB
+                assert img.format == "JPEG"
         for href in local_refs(page, "href"):
             assert (report / unquote(href).split("#")[0]).exists(), f"{page.name}: {href}"
+
+
+def test_one_sprite_per_page_in_a_grid_of_its_rows(report):
+    files = sorted(p.relative_to(report).as_posix() for p in report.rglob("*") if p.is_file())
+    assert files == [
+        "index.html",
+        "page-2.html",
+        "page-3.html",
+        "sheets/index.jpg",
+        "sheets/page-2.jpg",
+        "sheets/page-3.jpg",
+    ]
+    widths = {}
+    for page in pages(report):
+        found = [row_cells(r) for r in rows(page.read_text()).values()]
+        thumbs = [c for row in found for c in row if c is not None]
+        step_x, step_y = step(max(c.width for c in thumbs)), step(THUMB)
+        widths[page.name] = step_x
+        with Image.open(report / f"sheets/{page.stem}.jpg") as img:
+            assert img.size == (len(COLUMNS) * step_x, len(found) * step_y)
+        for r, row in enumerate(found):
+            for c, cell in enumerate(row):
+                if cell is not None:
+                    assert (cell.x, cell.y, cell.height) == (c * step_x, r * step_y, THUMB)
+                    assert cell.sprite == f"sheets/{page.stem}.jpg"
+    # thumbnails are THUMB px high at their sample's aspect: 72 px wide for 64x48, 96 for the
+    # square photo on page 2, whose boxes are all 96 px wide
+    assert widths == {"index.html": step(72), "page-2.html": 96, "page-3.html": step(72)}
+    page2 = rows((report / "page-2.html").read_text())
+    assert {c.width for c in row_cells(page2["-".join(WIDE)]) if c} == {96}
+    assert {c.width for c in row_cells(page2["train-000013_00"]) if c} == {72}
+
+
+@pytest.mark.parametrize(
+    "sample, column, page",
+    [
+        (WIDE, "cloth", "page-2.html"),  # a 96 px thumbnail
+        (("train", "000013_00"), "pose", "page-2.html"),  # a 72 px one in a 96 px box
+        (("test", "000024_00"), "parse", "page-3.html"),
+        (NO_PARSE, "agnostic", "index.html"),
+    ],
+)
+def test_a_cell_shows_its_thumbnail_from_the_sprite(dataset, report, sample, column, page):
+    split, sid = sample
+    found = {k: row_cells(r) for k, r in rows((report / page).read_text()).items()}
+    cell = found[f"{split}-{sid}"][[c.key for c in COLUMNS].index(column)]
+    assert cell is not None
+    expected = thumbnail(dataset, report, split, sid, column)
+    assert expected.shape == (cell.height, cell.width, 3)
+    sprite = np.asarray(Image.open(report / cell.sprite).convert("RGB"), np.int16)
+    step_x = step(max(c.width for row in found.values() for c in row if c))
+    error = {
+        (x, y): np.abs(sprite[y : y + cell.height, x : x + cell.width] - expected).mean()
+        for y in range(0, sprite.shape[0], step(THUMB))
+        for x in range(0, sprite.shape[1] - cell.width + 1, step_x)
+    }
+    # the cell's box is the thumbnail, as faithful as a JPEG of it alone (the boxes are whole
+    # JPEG blocks, so no neighbour bleeds in), and no other box of the page is as close
+    alone = io.BytesIO()
+    Image.fromarray(expected).save(alone, format="JPEG", quality=THUMB_QUALITY)
+    baseline = np.abs(np.asarray(Image.open(alone), np.int16) - expected).mean()
+    assert error[(cell.x, cell.y)] <= baseline + 0.1, (error[(cell.x, cell.y)], baseline)
+    assert min(error, key=error.__getitem__) == (cell.x, cell.y)
+    # a click opens the dataset file the column shows
+    shown = next(c for c in COLUMNS if c.key == column).kinds[0]
+    assert (report / unquote(cell.href)).resolve() == Layout(dataset).path(split, shown, sid)
+
+
+def test_same_inputs_same_bytes(dataset, report, tmp_path):
+    again = tmp_path / "report"  # as deep as `report`: the relative links are the same
+    write_report(
+        dataset,
+        again,
+        metrics=METRICS,
+        rejects=REJECTS,
+        per_page=PER_PAGE,
+        thumb_height=THUMB,
+        progress=False,
+    )
+    ours = sorted(p.relative_to(report) for p in report.rglob("*") if p.is_file())
+    assert ours == sorted(p.relative_to(again) for p in again.rglob("*") if p.is_file())
+    for path in ours:
+        assert (report / path).read_bytes() == (again / path).read_bytes(), path
+
+
+def test_a_page_too_tall_for_one_jpeg_is_refused(dataset, tmp_path):
+    with pytest.raises(ValueError, match="lower per_page or thumb_height"):
+        write_report(dataset, tmp_path, per_page=300, thumb_height=256, progress=False)
+    assert not list(tmp_path.iterdir())
 
 
 def test_every_sample_once_split_sections_in_order(report):
@@ -159,17 +304,20 @@ def test_every_sample_once_split_sections_in_order(report):
 def test_missing_kinds_are_placeholders(report):
     index = rows((report / "index.html").read_text())
     full = index["train-000000_00"]
-    assert full.count("<img ") == len(COLUMNS) and "missing" not in full
+    assert None not in row_cells(full) and "missing" not in full
     bare = index["train-000010_00"]  # no agnostic kinds
     assert bare.count('class="cell ph missing"') == 3
     for folder in ("agnostic-v3.2", "image-parse-agnostic-v3.2", "agnostic-mask"):
         assert folder in bare
-    assert bare.count("<img ") == len(COLUMNS) - 3
+    keys = [c.key for c in COLUMNS]
+    holes = [keys[i] for i, c in enumerate(row_cells(bare)) if c is None]
+    assert holes == ["agnostic", "parse_agnostic", "agnostic_mask"]
+    assert 'style="width: 72px; height: 96px"' in bare  # a placeholder is a thumbnail's size
     assert "missing 3 kinds" in bare
     # no parse: the photo still shows, tagged; the parse-agnostic column is unaffected
     no_parse = index["-".join(NO_PARSE)]
-    assert 'title="missing: image-parse-v3">no parse</span>' in no_parse
-    assert no_parse.count("<img ") == len(COLUMNS)
+    assert 'title="missing: image-parse-v3">no parse</span></a>' in no_parse
+    assert None not in row_cells(no_parse)
 
 
 def test_unreadable_file_is_a_cell_not_an_error(dataset, tmp_path):
@@ -180,6 +328,7 @@ def test_unreadable_file_is_a_cell_not_an_error(dataset, tmp_path):
     write_report(broken, out, per_page=100, thumb_height=THUMB, progress=False)
     row = rows((out / "index.html").read_text())["test-000024_00"]
     assert 'class="cell ph error"' in row and "unreadable" in row
+    assert row_cells(row)[[c.key for c in COLUMNS].index("densepose")] is None
 
 
 def test_summary_counts_and_rejects(report):
@@ -229,11 +378,16 @@ def test_rerun_overwrites_and_removes_stale_files(dataset, tmp_path):
     layout = Layout(data)
     for kind_name in layout.kinds_present("test"):
         layout.path("test", kind_name, "000029_00").unlink(missing_ok=True)
-    (out / "thumbs" / "train" / ".keep").write_text("not ours")
+    # what a report before the sprites left: a thumbnail per sample and column
+    old = out / "thumbs" / "train"
+    old.mkdir(parents=True)
+    write_jpeg(old / "000000_00.parse.jpg", np.zeros((THUMB, 72, 3), np.uint8))
+    (old / ".keep").write_text("not ours")
+    (out / "sheets" / ".keep").write_text("not ours")
     write_report(data, out, per_page=100, thumb_height=THUMB, progress=False)
     assert [p.name for p in pages(out)] == ["index.html"]
-    assert not list((out / "thumbs").rglob("000029_00.*"))
-    assert (out / "thumbs" / "train" / ".keep").exists()  # only our thumbnails are removed
+    assert sorted(p.name for p in (out / "sheets").iterdir()) == [".keep", "index.jpg"]
+    assert [p.name for p in old.iterdir()] == [".keep"]  # only our JPEGs are removed
     assert not list(out.rglob("*.tmp"))
     assert "000029_00" not in (out / "index.html").read_text()
 
@@ -262,7 +416,9 @@ def test_golden_report_has_every_cell(golden, golden_ids, tmp_path):
     found = rows(text)
     assert sorted(found) == [f"test-{i}" for i in golden_ids]
     assert "cell ph" not in text and "tag missing" not in text
-    assert sum(r.count("<img ") for r in found.values()) == len(golden_ids) * len(COLUMNS)
+    assert all(None not in row_cells(r) for r in found.values())
+    with Image.open(tmp_path / "sheets" / "index.jpg") as img:
+        assert img.size[1] == len(golden_ids) * 128
 
 
 # --- a real browser ---------------------------------------------------------------------------

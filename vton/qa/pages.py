@@ -1,7 +1,10 @@
 """The HTML pages of the QA contact sheet: summary, sample rows, pager, inline CSS.
 
 Pages hold inline CSS and relative links only (no scripts, fonts or network), so the report
-folder can be copied and opened anywhere.
+folder can be copied and opened anywhere. A thumbnail is a cell at its natural size that shows
+its part of the page's sprite sheet as a CSS background (`vton.qa.thumbnails.write_sprite`),
+so the sheet's columns are as wide as the page's widest thumbnail, and a window narrower than
+the sheet scrolls sideways.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ from pathlib import Path
 
 from vton.formats import labels
 from vton.layout import KINDS, SPLITS, kind
-from vton.qa.thumbnails import COLUMNS, EXCLUDED_KINDS, Excluded, Row
+from vton.qa.thumbnails import COLUMNS, EXCLUDED_KINDS, Excluded, Row, cell_html
 
 STAGES = ("ingest", "pose", "parse", "densepose", "cloth_mask", "agnostic", "publish", "validate")
 """The stages whose `metrics/<stage>.json` the summary shows, in pipeline order."""
@@ -84,9 +87,9 @@ details.legend summary { cursor: pointer; }
 .chip { display: inline-flex; align-items: center; gap: 5px; font-size: 12px; color: var(--fg); }
 .chip i { width: 12px; height: 12px; border-radius: 3px; border: 1px solid #0002; }
 .sheet { background: var(--card); border: 1px solid var(--line); border-radius: 8px;
-  width: fit-content; max-width: 100%; }
+  width: fit-content; }
 .row { display: grid; gap: 6px; padding: 6px 8px; border-bottom: 1px solid var(--line);
-  grid-template-columns: 7.5rem repeat(var(--cols), minmax(0, var(--thumb-width))); }
+  grid-template-columns: 7.5rem repeat(var(--cols), var(--thumb-width)); }
 .row:last-child { border-bottom: none; }
 .row:target { background: #fff6cc; }
 .row.head { position: sticky; top: 0; z-index: 1; background: #eef0f4; font-weight: 600;
@@ -100,7 +103,7 @@ details.legend summary { cursor: pointer; }
 .tag { position: absolute; left: 3px; bottom: 3px; right: 3px; padding: 1px 5px;
   border-radius: 4px; background: #c0352be6; color: #fff; font-size: 10.5px; font-weight: 600;
   white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }
-.cell img { display: block; width: 100%; height: auto; }
+.sprite { background-repeat: no-repeat; }
 .ph { display: flex; flex-direction: column; align-items: center; justify-content: center;
   gap: 2px; text-align: center; padding: 4px; background: repeating-linear-gradient(45deg,
   var(--bad-bg), var(--bad-bg) 8px, #fbe3e1 8px, #fbe3e1 16px);
@@ -110,7 +113,7 @@ details.legend summary { cursor: pointer; }
 .ph.error { background: var(--warn-bg); border-color: #e0b45c; color: #8a5a00; }
 .empty { color: var(--muted); padding: 24px; text-align: center; }
 table.excluded td.thumb { padding: 3px; }
-table.excluded img { display: block; border-radius: 4px; }
+table.excluded .shot { display: block; border-radius: 4px; }
 table.excluded .ph { min-width: 72px; min-height: 48px; font-size: 11px; }
 footer { color: var(--muted); font-size: 12px; margin-top: 18px; }
 """
@@ -165,7 +168,7 @@ def page_html(ctx: PageContext, page: int, rows: list[Row]) -> str:
                 f'<div class="row" id="{_anchor(row.split, row.id)}"><div class="rid">'
                 f'<span class="mono">{html.escape(row.id)}</span>'
                 f'<span><span class="badge {row.split}">{row.split}</span></span>{gone}</div>'
-                + "".join(row.cells)
+                + "".join(cell_html(cell) for cell in row.cells)
                 + "</div>"
             )
         parts.append("</div></section>")
@@ -342,7 +345,7 @@ def _excluded_html(ctx: PageContext) -> str:
             f"{html.escape(row.id)}</td><td>{html.escape(row.split)}</td>"
             f"<td>{html.escape(row.stage)}</td><td><code>{html.escape(row.reason)}</code></td>"
             f'<td class="detail">{html.escape(row.detail)}</td>'
-            + "".join(f'<td class="thumb">{cell}</td>' for cell in row.cells)
+            + "".join(f'<td class="thumb">{cell_html(cell)}</td>' for cell in row.cells)
             + "</tr>"
         )
     parts.append("</tbody></table>")

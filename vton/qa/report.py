@@ -1,10 +1,16 @@
 """An HTML contact sheet of a dataset in the VITON-HD layout, readable offline.
 
 ```
-OUT/index.html                  page 1: the summary (stage counts, kinds, rejects), then samples
-OUT/page-2.html ...             more samples, `per_page` a page, prev/next links and a page list
-OUT/thumbs/SPLIT/ID.COLUMN.jpg  one JPEG thumbnail per sample and column, `thumb_height` px high
+OUT/index.html             page 1: the summary (stage counts, kinds, rejects), then samples
+OUT/page-2.html ...        more samples, `per_page` a page, prev/next links and a page list
+OUT/sheets/index.jpg       the thumbnails of index.html's samples, one JPEG (a sprite sheet)
+OUT/sheets/page-2.jpg ...  those of page-2.html's, ...
+OUT/sheets/excluded-1.jpg  thumbnails of the excluded samples (index.html), `per_page` a JPEG
 ```
+A sprite is a grid, a row per sample and a column per thumbnail (`thumb_height` px high, the
+sample's aspect); each cell of a page shows its thumbnail as the sprite's background
+(`vton.qa.thumbnails.write_sprite`). So the report holds about two files per `per_page`
+samples, whatever the dataset's size, and one page's thumbnails are in memory at a time.
 Every sample is a row with one cell per column (`COLUMNS`): the photo with its parse
 overlaid, the skeleton over the photo, the DensePose rendering, the agnostic image, the
 agnostic parse, the agnostic mask over the photo, the cloth and the cloth mask. A kind the
@@ -26,7 +32,17 @@ from tqdm import tqdm
 from vton.fileio import atomic_write_bytes
 from vton.layout import SPLITS, Layout, read_jsonl
 from vton.qa.pages import MAX_REJECTS, STAGES, PageContext, page_html, page_name
-from vton.qa.thumbnails import COLUMNS, THUMBS, Row, excluded_row, sample_row
+from vton.qa.thumbnails import (
+    BLOCK,
+    COLUMNS,
+    MAX_SPRITE_SIDE,
+    SHEETS,
+    Excluded,
+    excluded_row,
+    sample_row,
+    sprite_name,
+    write_sprite,
+)
 
 __all__ = ["COLUMNS", "MAX_REJECTS", "STAGES", "load_stage_reports", "write_report"]
 
@@ -89,13 +105,21 @@ def write_report(
 
     `metrics` maps a stage to its flat metrics dict and `rejects` a stage to its reject
     records (see `load_stage_reports`). Samples are every id with any kind, train before
-    test, sorted by id. Rerunning replaces the pages and thumbnails, and removes those a
-    previous run left that this one did not write.
+    test, sorted by id. Rerunning replaces the pages and sprites, and removes those a
+    previous run left that this one did not write (and the per-sample thumbnails of `thumbs/`
+    that reports before the sprites wrote).
     """
     if per_page < 1:
         raise ValueError(f"per_page must be at least 1, got {per_page}")
     if thumb_height < 16:
         raise ValueError(f"thumb_height must be at least 16 px, got {thumb_height}")
+    sprite_height = per_page * -(-thumb_height // BLOCK) * BLOCK  # rows in whole blocks
+    if sprite_height > MAX_SPRITE_SIDE:
+        raise ValueError(
+            f"per_page {per_page} x thumb_height {thumb_height} px make a page's thumbnails "
+            f"{sprite_height:,} px high, over the {MAX_SPRITE_SIDE:,} px a side of the one "
+            "JPEG that holds them; lower per_page or thumb_height"
+        )
     dataset, out = Path(dataset), Path(out)
     if not dataset.is_dir():
         raise FileNotFoundError(f"no dataset at {dataset}; pass the root of a VITON-HD layout")
@@ -121,36 +145,63 @@ def write_report(
     page_of = {s: i // per_page + 1 for i, s in enumerate(samples)}
 
     written: set[Path] = set()
-    rows: list[Row] = []
-    for split, sid in tqdm(samples, desc="report", unit="sample", disable=not progress):
-        have = {k for k, ids in present[split].items() if sid in ids}
-        rows.append(sample_row(layout, split, sid, have, out, thumb_height, written))
-
-    gone = [
-        excluded_row(layout, key, why, rejects, out, max(16, thumb_height // 2), written)
-        for key, why in sorted(excluded.items(), key=lambda e: (SPLITS.index(e[0][0]), e[0][1]))
-    ]
+    gone = _excluded_rows(layout, excluded, rejects, out, per_page, thumb_height, written)
     context = PageContext(
         dataset, out, samples, present, metrics, rejects, page_of, pages, per_page, gone
     )
-    for page in range(1, pages + 1):
-        chunk = rows[(page - 1) * per_page : page * per_page]
-        atomic_write_bytes(out / page_name(page), page_html(context, page, chunk).encode())
+    bar = tqdm(total=len(samples), desc="report", unit="sample", disable=not progress)
+    for page in range(1, pages + 1):  # one page's thumbnails in memory at a time
+        rows = []
+        for split, sid in samples[(page - 1) * per_page : page * per_page]:
+            have = {k for k, ids in present[split].items() if sid in ids}
+            rows.append(sample_row(layout, split, sid, have, out, thumb_height))
+            bar.update()
+        name = sprite_name(page_name(page))
+        if write_sprite(out, name, [row.cells for row in rows], "cell"):
+            written.add(out / name)
+        atomic_write_bytes(out / page_name(page), page_html(context, page, rows).encode())
+    bar.close()
     _remove_stale(out, pages, written)
     return out / "index.html"
 
 
+def _excluded_rows(
+    layout: Layout,
+    excluded: dict[tuple[str, str], tuple[str, str]],
+    rejects: dict[str, list[dict]],
+    out: Path,
+    per_page: int,
+    thumb_height: int,
+    written: set[Path],
+) -> list[Excluded]:
+    """The excluded samples, train before test, sorted by id; their thumbnails (half
+    `thumb_height`) in a sprite per `per_page` of them, `sheets/excluded-N.jpg`."""
+    order = sorted(excluded.items(), key=lambda e: (SPLITS.index(e[0][0]), e[0][1]))
+    rows: list[Excluded] = []
+    for start in range(0, len(order), per_page):  # a page's worth in memory, as for samples
+        chunk = [
+            excluded_row(layout, key, why, rejects, out, max(16, thumb_height // 2))
+            for key, why in order[start : start + per_page]
+        ]
+        name = f"{SHEETS}/excluded-{start // per_page + 1}.jpg"
+        if write_sprite(out, name, [row.cells for row in chunk], "shot"):
+            written.add(out / name)
+        rows += chunk
+    return rows
+
+
 def _remove_stale(out: Path, pages: int, written: set[Path]) -> None:
-    """Delete pages and thumbnails of an earlier run that this run did not write."""
+    """Delete pages and sprites of an earlier run that this run did not write, and the
+    thumbnails of `thumbs/` (one JPEG per sample and column) of reports before the sprites."""
     for path in out.glob("page-*.html"):
         number = path.stem.removeprefix("page-")
         if not number.isdigit() or int(number) > pages or int(number) < 2:
             path.unlink()
-    thumbs = out / THUMBS
-    if thumbs.is_dir():
-        for path in thumbs.rglob("*.jpg"):
-            if path not in written:
-                path.unlink()
-        for folder in sorted(thumbs.rglob("*"), reverse=True):
-            if folder.is_dir() and not any(folder.iterdir()):
-                folder.rmdir()
+    for folder in (out / SHEETS, out / "thumbs"):
+        if folder.is_dir():
+            for path in folder.rglob("*.jpg"):
+                if path not in written:
+                    path.unlink()
+            for sub in [*sorted(folder.rglob("*"), reverse=True), folder]:
+                if sub.is_dir() and not any(sub.iterdir()):
+                    sub.rmdir()

@@ -1,11 +1,14 @@
-"""The thumbnails of the QA contact sheet: one per sample and column (`COLUMNS`).
+"""The thumbnails of the QA contact sheet, and the sprite sheets that hold them.
 
-A column renders some kinds of a sample as (th, tw, 3) uint8 RGB: the photo with its parse
-overlaid, the skeleton over the photo, the DensePose rendering, the agnostic image, the
-agnostic parse, the agnostic mask over the photo, the cloth and the cloth mask. A kind the
+A column (`COLUMNS`) renders some kinds of a sample as (th, tw, 3) uint8 RGB: the photo with
+its parse overlaid, the skeleton over the photo, the DensePose rendering, the agnostic image,
+the agnostic parse, the agnostic mask over the photo, the cloth and the cloth mask. A kind the
 sample lacks becomes a "missing" placeholder naming its folder; a file that cannot be read an
-"unreadable" placeholder with the error. `sample_row` and `excluded_row` write the JPEGs and
-return the HTML of their cells for `vton.qa.pages`.
+"unreadable" placeholder with the error. `sample_row` and `excluded_row` render a row's
+thumbnails in memory; `write_sprite` packs the rows of one page into one JPEG (a grid: a row
+per sample, a column per thumbnail) and replaces each thumbnail by the HTML of its cell, which
+shows the JPEG as its background at the thumbnail's offset. So the report's file count grows
+by page, not by sample.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ from __future__ import annotations
 import html
 import json
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import quote
@@ -26,8 +29,11 @@ from vton.formats.images import write_jpeg
 from vton.formats.masks import read_mask
 from vton.layout import KINDS, Layout, kind
 
-THUMBS = "thumbs"
+SHEETS = "sheets"  # the sprite JPEGs, in the report folder
 THUMB_QUALITY = 85
+BLOCK = 16  # a sprite's grid steps in whole JPEG blocks (MCUs at 4:2:0), so no thumbnail's
+# compression blocks reach into its neighbour's
+MAX_SPRITE_SIDE = 65_500  # JPEG's limit is 65,535 px a side
 EXCLUDED_KINDS = ("image", "cloth")  # thumbnails of an excluded sample, where the file exists
 PARSE_ALPHA = 0.6  # weight of the parse colours over the photo
 MASK_TINT = np.array([214, 40, 150], np.float32)  # agnostic mask over the photo
@@ -168,10 +174,25 @@ COLUMNS: tuple[Column, ...] = (
 
 
 @dataclass
+class Thumb:
+    """A rendered thumbnail, and the dataset file a click on it opens."""
+
+    rgb: np.ndarray  # (th, tw, 3) uint8 RGB
+    href: str  # URL of the file, relative to the report folder
+    title: str
+    label: str  # what it shows, for screen readers
+    tag: str = ""  # HTML laid over it (the kinds it was drawn without)
+
+
+Cell = Thumb | str
+"""A row's cell: a thumbnail, or the HTML of its placeholder."""
+
+
+@dataclass
 class Row:
     split: str
     id: str
-    cells: list[str]  # HTML of each column's cell
+    cells: list[Cell]  # one per column
     missing: list[str]
     thumb_width: int
 
@@ -195,14 +216,16 @@ def sample_row(
     have: set[str],
     out: Path,
     thumb_height: int,
-    written: set[Path],
 ) -> Row:
+    """Render the thumbnails of one sample, `thumb_height` px high at its aspect; `out` is the
+    report folder (links are relative to it)."""
     height, width = _sample_size(layout, split, sid, have)
     thumb = (max(1, round(width * thumb_height / height)), thumb_height)
     sample = _Sample(layout, split, sid, have, height, width, thumb)
-    cells, missing = [], []
+    cells: list[Cell] = []
+    missing: list[str] = []
+    size = f"width: {thumb[0]}px; height: {thumb[1]}px"
     for column in COLUMNS:
-        aspect = f"{thumb[0]} / {thumb[1]}"
         sample.notes = []
         try:
             rgb = column.render(sample)
@@ -210,22 +233,18 @@ def sample_row(
             missing += [k for k in gone.kinds if k not in missing]
             folders = ", ".join(kind(k).folder for k in gone.kinds)
             cells.append(
-                f'<div class="cell ph missing" style="aspect-ratio: {aspect}">'
+                f'<div class="cell ph missing" style="{size}">'
                 f"<b>missing</b><small>{html.escape(folders)}</small></div>"
             )
             continue
         except Exception as exc:  # a broken file is shown, not fatal: this is a QA tool
             message = f"{type(exc).__name__}: {exc}"
             cells.append(
-                f'<div class="cell ph error" style="aspect-ratio: {aspect}" '
+                f'<div class="cell ph error" style="{size}" '
                 f'title="{html.escape(message)}"><b>unreadable</b>'
                 f"<small>{html.escape(message[:160])}</small></div>"
             )
             continue
-        rel = f"{THUMBS}/{split}/{sid}.{column.key}.jpg"
-        path = out / rel
-        write_jpeg(path, rgb, quality=THUMB_QUALITY)
-        written.add(path)
         source = next(k for k in column.kinds if k in have)
         href = os.path.relpath(layout.path(split, source, sid), out)
         title = f"{sid} · {column.title} · {kind(source).folder}"
@@ -238,11 +257,7 @@ def sample_row(
                 f'<span class="tag missing" title="missing: {html.escape(folders)}">'
                 f"no {html.escape(names)}</span>"
             )
-        cells.append(
-            f'<a class="cell" href="{_url(href)}" title="{html.escape(title)}">'
-            f'<img src="{_url(rel)}" width="{thumb[0]}" height="{thumb[1]}" '
-            f'alt="{html.escape(column.title)} of {html.escape(sid)}">{tag}</a>'
-        )
+        cells.append(Thumb(rgb, _url(href), title, f"{column.title} of {sid}", tag))
     return Row(split, sid, cells, missing, thumb[0])
 
 
@@ -253,7 +268,7 @@ class Excluded:
     stage: str
     reason: str
     detail: str
-    cells: list[str]  # HTML of a thumbnail (or placeholder) per `EXCLUDED_KINDS`
+    cells: list[Cell]  # a thumbnail (or placeholder) per `EXCLUDED_KINDS`
 
 
 def excluded_row(
@@ -263,7 +278,6 @@ def excluded_row(
     rejects: dict[str, list[dict]],
     out: Path,
     thumb_height: int,
-    written: set[Path],
 ) -> Excluded:
     """An excluded sample: its stage and reason (the detail from that stage's rejects) and
     a thumbnail of each of `EXCLUDED_KINDS` it has."""
@@ -274,27 +288,85 @@ def excluded_row(
     height, width = _sample_size(layout, split, sid, have)
     thumb = (max(1, round(width * thumb_height / height)), thumb_height)
     sample = _Sample(layout, split, sid, have, height, width, thumb)
-    cells = []
+    cells: list[Cell] = []
     for kind_name in EXCLUDED_KINDS:
+        folder = kind(kind_name).folder
         if kind_name not in have:
-            cells.append(
-                f'<span class="ph missing">no {html.escape(kind(kind_name).folder)}</span>'
-            )
+            cells.append(f'<span class="ph missing">no {html.escape(folder)}</span>')
             continue
-        rel = f"{THUMBS}/{split}/{sid}.excluded-{kind_name}.jpg"
         try:
-            write_jpeg(out / rel, sample.resized(kind_name), quality=THUMB_QUALITY)
+            rgb = sample.resized(kind_name)
         except Exception as exc:  # a broken file is shown, not fatal: this is a QA tool
             cells.append(f'<span class="ph error">{html.escape(type(exc).__name__)}</span>')
             continue
-        written.add(out / rel)
         href = os.path.relpath(layout.path(split, kind_name, sid), out)
-        cells.append(
-            f'<a href="{_url(href)}"><img src="{_url(rel)}" width="{thumb[0]}" '
-            f'height="{thumb[1]}" alt="{kind_name} of {html.escape(sid)}"></a>'
-        )
+        cells.append(Thumb(rgb, _url(href), f"{sid} · {folder}", f"{kind_name} of {sid}"))
     detail = detail if isinstance(detail, str) else json.dumps(detail)
     return Excluded(split, sid, stage, reason, detail, cells)
+
+
+# --- the sprite sheets ---------------------------------------------------------------------
+
+
+def sprite_name(page: str) -> str:
+    """The sprite of the page file `page` ("index.html" -> "sheets/index.jpg")."""
+    return f"{SHEETS}/{Path(page).stem}.jpg"
+
+
+def write_sprite(out: Path, name: str, grid: Sequence[list[Cell]], css_class: str) -> bool:
+    """Pack the thumbnails of `grid` (rows of cells) into the JPEG `out/name`, and replace each
+    by the HTML of its cell (an `<a class="{css_class} sprite">` to the dataset file), so the
+    pixels are let go. Returns whether there was a thumbnail, hence a JPEG, at all.
+
+    Row r, column c of the grid is the box at (c * step_x, r * step_y) of the JPEG: every box
+    has the size of the page's largest thumbnail rounded up to `BLOCK` px, its thumbnail at the
+    top-left and black around it. A cell has its thumbnail's size and shows the JPEG as its
+    background, shifted by its box's offset (`background-position: -x px -y px`).
+    """
+    thumbs = [c for row in grid for c in row if isinstance(c, Thumb)]
+    if not thumbs:
+        return False
+    for t in thumbs:
+        if t.rgb.dtype != np.uint8 or t.rgb.ndim != 3 or t.rgb.shape[2] != 3:
+            raise ValueError(
+                f"thumbnail {t.title!r}: expected (th, tw, 3) uint8 RGB, "
+                f"got {t.rgb.dtype} {t.rgb.shape}"
+            )
+    step_x = -(-max(t.rgb.shape[1] for t in thumbs) // BLOCK) * BLOCK
+    step_y = -(-max(t.rgb.shape[0] for t in thumbs) // BLOCK) * BLOCK
+    width, height = step_x * max(len(row) for row in grid), step_y * len(grid)
+    if max(width, height) > MAX_SPRITE_SIDE:
+        raise ValueError(
+            f"{name}: the page's thumbnails make a {width}x{height} px sprite, over the "
+            f"{MAX_SPRITE_SIDE:,} px a side a JPEG can hold; lower the rows a page "
+            "(qa.per_page) or the thumbnail height (qa.thumb_height)"
+        )
+    sheet = np.zeros((height, width, 3), np.uint8)
+    url = _url(name)
+    for r, row in enumerate(grid):
+        for c, cell in enumerate(row):
+            if isinstance(cell, str):
+                continue
+            (th, tw), x, y = cell.rgb.shape[:2], c * step_x, r * step_y
+            sheet[y : y + th, x : x + tw] = cell.rgb
+            row[c] = (
+                f'<a class="{css_class} sprite" href="{cell.href}" '
+                f'title="{html.escape(cell.title)}" aria-label="{html.escape(cell.label)}" '
+                f'style="width: {tw}px; height: {th}px; background-image: url({url}); '
+                f'background-position: {-x}px {-y}px">{cell.tag}</a>'
+            )
+    write_jpeg(out / name, sheet, quality=THUMB_QUALITY)
+    return True
+
+
+def cell_html(cell: Cell) -> str:
+    """The HTML of a cell that `write_sprite` has placed (or of a placeholder)."""
+    if isinstance(cell, Thumb):
+        raise TypeError(
+            f"thumbnail {cell.title!r} was never packed into a sprite: call write_sprite on "
+            "its page's rows before writing the page"
+        )
+    return cell
 
 
 def _url(relative: str) -> str:
